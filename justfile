@@ -1,0 +1,161 @@
+# The course's commands. `just` alone lists them; `just list` lists the lessons.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set positional-arguments
+
+# Where `just up` keeps native brokers' data, logs and pid files (gitignored).
+brokers := justfile_directory() / ".brokers"
+
+# Show the recipes.
+default:
+    @just --list --unsorted
+
+# List every lesson: number, title, programs.
+list:
+    @cargo run --quiet --package course -- list
+
+# Build and run a lesson: just run lesson-05 [PROGRAM] [ARGS...]
+[no-exit-message]
+run lesson *args:
+    @cargo run --quiet --package course -- run "$@"
+
+# Start Redis and RabbitMQ on the default ports (docker compose, else native binaries).
+up:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+        echo "Docker engine found: starting the brokers with docker compose"
+        docker compose up --detach --wait
+        just status
+        exit 0
+    fi
+    echo "No Docker engine here: starting the native redis-server and rabbitmq-server"
+    mkdir -p "{{brokers}}/redis" "{{brokers}}/rabbitmq"
+
+    # --- Redis ------------------------------------------------------------
+    if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+        echo "redis:    something already answers on 127.0.0.1:6379, leaving it alone"
+    else
+        command -v redis-server >/dev/null || { echo "redis-server is not installed: apt-get install redis-server (macOS: brew install redis)" >&2; exit 1; }
+        redis-server --port 6379 --bind 127.0.0.1 --daemonize yes \
+            --dir "{{brokers}}/redis" --pidfile "{{brokers}}/redis/redis.pid" \
+            --logfile "{{brokers}}/redis/redis.log"
+        for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
+        echo "redis:    started, redis://127.0.0.1:6379/ (log: .brokers/redis/redis.log)"
+    fi
+
+    # --- RabbitMQ ---------------------------------------------------------
+    if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+        echo "rabbitmq: something already answers on 127.0.0.1:5672, leaving it alone"
+        exit 0
+    fi
+    # Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user; the
+    # script behind it runs the node as you, with state in .brokers/.
+    server=/usr/lib/rabbitmq/bin/rabbitmq-server
+    [ -x "$server" ] || server=$(command -v rabbitmq-server) || { echo "rabbitmq-server is not installed: apt-get install rabbitmq-server (macOS: brew install rabbitmq)" >&2; exit 1; }
+    dir="{{brokers}}/rabbitmq"
+    printf '[rabbitmq_management].\n' > "$dir/enabled_plugins"
+    printf 'listeners.tcp.default = 127.0.0.1:5672\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = 15672\n' > "$dir/rabbitmq.conf"
+    : > "$dir/rabbitmq-env.conf"
+    RABBITMQ_NODENAME=course@localhost \
+    RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
+    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" \
+    RABBITMQ_LOG_BASE="$dir/log" \
+    RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+    RABBITMQ_ALLOW_INPUT=1 \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-noinput" \
+        setsid "$server" > "$dir/stdout.log" 2>&1 < /dev/null &
+    echo $! > "$dir/rabbitmq.pid"
+    printf "rabbitmq: starting"
+    for _ in $(seq 600); do
+        if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+            echo
+            echo "rabbitmq: started, amqp://guest:guest@127.0.0.1:5672/%2f"
+            echo "          management UI http://127.0.0.1:15672 (guest/guest); log: .brokers/rabbitmq/"
+            exit 0
+        fi
+        kill -0 "$(cat "$dir/rabbitmq.pid")" 2>/dev/null || { echo; echo "rabbitmq-server exited; its output:" >&2; tail -n 30 "$dir/stdout.log" >&2; exit 1; }
+        printf "."; sleep 0.1
+    done
+    echo; echo "rabbitmq-server did not answer within 60 s; see $dir/stdout.log" >&2; exit 1
+
+# Stop the brokers that `just up` started (and nothing else).
+down:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+        docker compose down
+    fi
+    for name in redis rabbitmq; do
+        pidfile="{{brokers}}/$name/$name.pid"
+        [ -f "$pidfile" ] || { echo "$name: not started by just up"; continue; }
+        pid=$(cat "$pidfile")
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"
+            for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            echo "$name: stopped (pid $pid)"
+        else
+            echo "$name: was not running"
+        fi
+        rm -f "$pidfile"
+    done
+
+# Say which brokers run where.
+status:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+        echo "docker compose:"; docker compose ps
+    else
+        echo "docker: no engine here (just up uses the native binaries)"
+    fi
+    check() { # name port url pidfile
+        local how="not started by just up"
+        if [ -f "$4" ] && kill -0 "$(cat "$4")" 2>/dev/null; then how="native, pid $(cat "$4"), data in .brokers/$1"; fi
+        if (exec 3<>/dev/tcp/127.0.0.1/$2) 2>/dev/null; then
+            echo "$1: answering at $3 ($how)"
+        else
+            echo "$1: nothing on 127.0.0.1:$2 (start it with: just up)"
+        fi
+    }
+    check redis 6379 "redis://127.0.0.1:6379/" "{{brokers}}/redis/redis.pid"
+    check rabbitmq 5672 "amqp://guest:guest@127.0.0.1:5672/%2f" "{{brokers}}/rabbitmq/rabbitmq.pid"
+    if (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then echo "rabbitmq management UI: http://127.0.0.1:15672"; fi
+
+# Run rabbitmqctl against the course broker: just rabbitmqctl add_user hhh hhh1234
+rabbitmqctl *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+        exec docker compose exec rabbitmq rabbitmqctl "$@"
+    fi
+    pidfile="{{brokers}}/rabbitmq/rabbitmq.pid"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        # The node `just up` started runs as you, named course@localhost.
+        ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
+        [ -x "$ctl" ] || ctl=rabbitmqctl
+        RABBITMQ_CONF_ENV_FILE="{{brokers}}/rabbitmq/rabbitmq-env.conf" exec "$ctl" -n course@localhost "$@"
+    fi
+    # A system-wide RabbitMQ (a service): its own rabbitmqctl, usually with sudo.
+    exec rabbitmqctl "$@"
+
+# Everything CI checks: formatting, clippy, every test (with throwaway brokers), the book.
+test:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo test --workspace --locked
+    mdbook build docs
+
+# Serve the book at http://127.0.0.1:3000 and rebuild it on every change.
+book:
+    mdbook serve docs --hostname 127.0.0.1 --port 3000
+
+# Format all code.
+fmt:
+    cargo fmt --all
+
+# Clippy with warnings as errors, as CI runs it.
+lint:
+    cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,243 @@
+//! The workspace agrees with itself: the course map with the lesson folders,
+//! the book with the code it includes, docker-compose.yml with the addresses
+//! the lessons use by default.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use course::{LESSONS, workspace_root};
+
+/// Every lesson folder that exists is on the map, with exactly the programs
+/// the map names, and is a member of the workspace.
+#[test]
+fn lesson_folders_match_the_course_map() {
+    let root = workspace_root();
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for lesson in LESSONS.iter().filter(|l| l.is_written(&root)) {
+        let dir = lesson.path(&root);
+        let bins: BTreeSet<String> = fs::read_dir(dir.join("src/bin"))
+            .unwrap_or_else(|e| panic!("{}: no src/bin: {e}", dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+            .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let expected: BTreeSet<String> = lesson.bins.iter().map(|b| b.to_string()).collect();
+        assert_eq!(bins, expected, "programs of lesson {:02}", lesson.number);
+
+        let package = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            package.contains(&format!("name = \"{}\"", lesson.package())),
+            "lesson {:02}'s package must be named {}",
+            lesson.number,
+            lesson.package()
+        );
+        assert!(
+            manifest.contains(&format!("\"lessons/{}\"", lesson.dir)),
+            "lessons/{} is not in the workspace members",
+            lesson.dir
+        );
+        assert!(
+            dir.join("tests").is_dir(),
+            "lesson {:02} has no tests/",
+            lesson.number
+        );
+    }
+}
+
+/// The root manifest lists its members sorted, so a new lesson has one
+/// obvious place to go.
+#[test]
+fn workspace_members_are_sorted() {
+    let manifest = fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    let members: Vec<&str> = manifest
+        .lines()
+        .skip_while(|line| !line.starts_with("members"))
+        .skip(1)
+        .take_while(|line| !line.starts_with(']'))
+        .map(str::trim)
+        .collect();
+    let mut sorted = members.clone();
+    sorted.sort();
+    assert_eq!(members, sorted);
+}
+
+/// One `{{#include ...}}` found in the book.
+struct Include {
+    page: PathBuf,
+    target: PathBuf,
+    anchor: Option<String>,
+}
+
+fn markdown_pages(dir: &Path, pages: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            markdown_pages(&path, pages);
+        } else if path.extension().is_some_and(|ext| ext == "md") {
+            pages.push(path);
+        }
+    }
+}
+
+fn book_pages() -> Vec<PathBuf> {
+    let mut pages = Vec::new();
+    markdown_pages(&workspace_root().join("docs/src"), &mut pages);
+    pages.sort();
+    pages
+}
+
+fn includes(page: &Path) -> Vec<Include> {
+    let text = fs::read_to_string(page).unwrap();
+    let mut found = Vec::new();
+    for directive in ["{{#include ", "{{#rustdoc_include "] {
+        for (start, _) in text.match_indices(directive) {
+            let rest = &text[start + directive.len()..];
+            let spec = rest[..rest.find("}}").expect("unclosed include")].trim();
+            let (path, anchor) = match spec.split_once(':') {
+                Some((path, anchor)) => (path, Some(anchor.to_string())),
+                None => (spec, None),
+            };
+            found.push(Include {
+                page: page.to_path_buf(),
+                target: page.parent().unwrap().join(path),
+                anchor,
+            });
+        }
+    }
+    found
+}
+
+/// A chapter that names a missing file or anchor would silently show nothing
+/// (mdbook only warns), so this fails instead.
+#[test]
+fn every_book_include_names_an_existing_file_and_anchor() {
+    let mut count = 0;
+    for page in book_pages() {
+        for include in includes(&page) {
+            count += 1;
+            let where_ = format!(
+                "{} includes {}",
+                include.page.display(),
+                include.target.display()
+            );
+            let code =
+                fs::read_to_string(&include.target).unwrap_or_else(|e| panic!("{where_}: {e}"));
+            let Some(anchor) = include.anchor else {
+                continue;
+            };
+            // Line ranges (`:10:20`) are allowed; names must be anchors.
+            if anchor
+                .split(':')
+                .all(|part| part.chars().all(|c| c.is_ascii_digit()))
+            {
+                continue;
+            }
+            assert!(
+                code.contains(&format!("ANCHOR: {anchor}\n")),
+                "{where_}: no `ANCHOR: {anchor}`"
+            );
+            assert!(
+                code.contains(&format!("ANCHOR_END: {anchor}\n")),
+                "{where_}: no `ANCHOR_END: {anchor}`"
+            );
+        }
+    }
+    assert!(count > 0, "the book includes no code at all");
+}
+
+/// Book pages never contain pasted Rust: every ```rust block is made of
+/// include directives, so the code shown is the code tested.
+#[test]
+fn rust_in_the_book_is_only_ever_included() {
+    for page in book_pages() {
+        let text = fs::read_to_string(&page).unwrap();
+        let mut in_rust = false;
+        for (number, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.starts_with("```") {
+                in_rust = !in_rust && trimmed.trim_start_matches('`').starts_with("rust");
+                continue;
+            }
+            if in_rust && !trimmed.is_empty() {
+                assert!(
+                    trimmed.starts_with("{{#include") || trimmed.starts_with("{{#rustdoc_include"),
+                    "{}:{}: Rust pasted into the book instead of included: {line}",
+                    page.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+}
+
+/// Every written lesson has a chapter that includes its code.
+#[test]
+fn every_written_lesson_has_a_chapter_with_its_code() {
+    let root = workspace_root();
+    let all: Vec<Include> = book_pages().iter().flat_map(|p| includes(p)).collect();
+    for lesson in LESSONS.iter().filter(|l| l.is_written(&root)) {
+        let dir = lesson.path(&root).canonicalize().unwrap();
+        assert!(
+            all.iter().any(|include| include
+                .target
+                .canonicalize()
+                .is_ok_and(|target| target.starts_with(&dir))),
+            "no chapter includes code from lessons/{}",
+            lesson.dir
+        );
+    }
+}
+
+/// `just up` with Docker must put the brokers where the lessons look by
+/// default: the host ports in docker-compose.yml are the defaults' ports.
+#[test]
+fn docker_compose_publishes_the_default_ports() {
+    let compose = fs::read_to_string(workspace_root().join("docker-compose.yml")).unwrap();
+    let published = |service: &str| -> Vec<String> {
+        let mut lines = compose
+            .lines()
+            .skip_while(|line| line.trim_end() != format!("  {service}:"))
+            .skip(1)
+            .take_while(|line| line.starts_with("    ") || line.trim().is_empty());
+        let mut ports = Vec::new();
+        let mut in_ports = false;
+        for line in lines.by_ref() {
+            let trimmed = line.trim();
+            if trimmed == "ports:" {
+                in_ports = true;
+            } else if in_ports && trimmed.starts_with("- ") {
+                ports.push(trimmed[2..].trim_matches('"').to_string());
+            } else if !trimmed.is_empty() {
+                in_ports = false;
+            }
+        }
+        ports
+    };
+    let port_of = |url: &str| -> String {
+        let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+        authority.rsplit(':').next().unwrap().to_string()
+    };
+
+    let redis_port = port_of(support::redis::DEFAULT_REDIS_URL);
+    let amqp_port = port_of(support::amqp::DEFAULT_AMQP_URL);
+    assert_eq!(redis_port, "6379");
+    assert_eq!(amqp_port, "5672");
+    assert!(
+        published("redis").contains(&format!("127.0.0.1:{redis_port}:6379")),
+        "redis ports: {:?}",
+        published("redis")
+    );
+    let rabbit = published("rabbitmq");
+    assert!(
+        rabbit.contains(&format!("127.0.0.1:{amqp_port}:5672")),
+        "{rabbit:?}"
+    );
+    assert!(
+        rabbit.contains(&"127.0.0.1:15672:15672".to_string()),
+        "{rabbit:?}"
+    );
+    assert!(compose.contains("image: redis:7"));
+    assert!(compose.contains("image: rabbitmq:3-management"));
+    assert_eq!(compose.matches("healthcheck:").count(), 2);
+}

@@ -1,0 +1,118 @@
+//! One error type for "could not talk to the broker", with messages a student
+//! can act on.
+
+use std::fmt;
+
+/// Why a lesson could not connect to its broker.
+///
+/// Every variant carries the address that was tried, with the password
+/// replaced by `***` (see [`redact`]), because "connection refused" alone
+/// does not say *where*.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL itself is malformed: nothing was sent anywhere.
+    #[error("`{url}` is not a valid {broker} URL: {reason}\n  Expected a URL like {example}")]
+    BadUrl {
+        broker: Broker,
+        url: String,
+        reason: String,
+        example: &'static str,
+    },
+
+    /// Nothing answered at that address (refused, timed out, unreachable).
+    #[error(
+        "could not reach {broker} at {url}: {reason}\n  Is it running? {hint}",
+        hint = crate::START_HINT
+    )]
+    Unreachable {
+        broker: Broker,
+        url: String,
+        reason: String,
+    },
+
+    /// The broker answered but refused the user name or password.
+    #[error(
+        "{broker} at {url} refused the login: {reason}\n  Check the user and password in the URL; \
+         the RabbitMQ chapter shows how to create a user with `rabbitmqctl add_user`."
+    )]
+    AuthRefused {
+        broker: Broker,
+        url: String,
+        reason: String,
+    },
+
+    /// Anything else the broker or the client library reported.
+    #[error("{broker} at {url}: {reason}")]
+    Other {
+        broker: Broker,
+        url: String,
+        reason: String,
+    },
+}
+
+/// Which broker an error is about, for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broker {
+    RabbitMq,
+    Redis,
+}
+
+impl fmt::Display for Broker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Broker::RabbitMq => "RabbitMQ",
+            Broker::Redis => "Redis",
+        })
+    }
+}
+
+/// Hides the password of a URL, so it can be printed in an error message:
+/// `amqp://guest:guest@host/` becomes `amqp://guest:***@host/`.
+///
+/// ```
+/// assert_eq!(
+///     support::redact("amqp://hhh:secret@127.0.0.1:5672/%2f"),
+///     "amqp://hhh:***@127.0.0.1:5672/%2f"
+/// );
+/// assert_eq!(support::redact("redis://127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
+/// ```
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest_start = scheme_end + 3;
+    let rest = &url[rest_start..];
+    // The user-info part ends at the last '@' before the path starts.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..rest_start],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn hides_only_the_password() {
+        assert_eq!(
+            redact("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(
+            redact("redis://:pa@ss@127.0.0.1/0"),
+            "redis://:***@127.0.0.1/0"
+        );
+        assert_eq!(redact("redis://user@host/"), "redis://user@host/");
+        assert_eq!(redact("not a url"), "not a url");
+    }
+}

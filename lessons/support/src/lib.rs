@@ -1,0 +1,31 @@
+//! What many lessons share, written once.
+//!
+//! Every RabbitMQ and Redis lesson needs the same three things, and none of
+//! them is what the lesson is about:
+//!
+//! - **Where the broker is.** [`amqp::AmqpArgs`] and [`redis::RedisArgs`] give
+//!   each binary a `--url` flag that falls back to `AMQP_URL` / `REDIS_URL` and
+//!   then to the address `just up` starts the brokers on.
+//! - **What to do when it is not there.** A broker that is not running is the
+//!   most common failure in a classroom. [`amqp::connect`] and
+//!   [`redis::connect`] turn it into a [`ConnectError`] that names the address
+//!   that was tried (password hidden) and says how to start the brokers,
+//!   instead of a panic trace.
+//! - **Throwaway brokers for tests** (feature `testkit`, for dev-dependencies
+//!   only): real `redis-server` and `rabbitmq-server` processes on free ports,
+//!   in temporary directories, stopped when the test ends. See [`testkit`].
+//!
+//! Lessons put it in their `Cargo.toml` as `support.workspace = true`, and in
+//! `[dev-dependencies]` with `features = ["testkit"]`.
+
+pub mod amqp;
+mod error;
+pub mod redis;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{ConnectError, redact};
+
+/// The hint every connection error ends with: how to get brokers running.
+pub const START_HINT: &str =
+    "Start the course brokers with `just up` (check them with `just status`).";

@@ -1,0 +1,675 @@
+//! Throwaway Redis and RabbitMQ servers for tests.
+//!
+//! Tests talk to real brokers, never mocks. But a test must never touch the
+//! brokers a student is running on the default ports (6379, 5672), and must
+//! never leave a server behind. So each server started here:
+//!
+//! - listens on free ports that the OS picks, on 127.0.0.1 only;
+//! - lives in its own temporary directory (data, logs, its own RabbitMQ node
+//!   name, Erlang cookie and `epmd`), with its output sent to files there;
+//! - is answered before `start` returns (bounded polling of its port with a
+//!   real protocol greeting, not a sleep);
+//! - is killed and its directory removed when the value is dropped, which
+//!   also happens when the test panics. If the whole test process dies (a
+//!   crash, Ctrl-C, a CI timeout), the kernel kills the servers too: they are
+//!   spawned with `PR_SET_PDEATHSIG` on Linux.
+//!
+//! Starting RabbitMQ takes a few seconds, so a test binary usually shares one
+//! of each with [`shared_redis`] and [`shared_rabbitmq`], and every test uses
+//! names of its own ([`unique_name`]). A test that stops or kills its broker
+//! starts a private one with [`RabbitMq::start`].
+//!
+//! ```no_run
+//! let rabbit = support::testkit::shared_rabbitmq();
+//! let queue = support::testkit::unique_name("hello");
+//! // ... run a lesson binary with `--url rabbit.url()` and a queue of its own.
+//! # let _ = (rabbit, queue);
+//! ```
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// How long a server may take to answer after it is started. RabbitMQ needs
+/// about 4 s on a 2-core machine; a loaded CI machine gets ample slack.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a graceful RabbitMQ stop may take before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause between two readiness probes.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A name no other test in this run uses, for queues, exchanges and key
+/// prefixes: `prefix-<process id>-<counter>`.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Redis
+// ---------------------------------------------------------------------------
+
+/// A `redis-server` of this test's own, on a free port, with no persistence.
+pub struct RedisServer {
+    process: Guarded,
+    port: u16,
+    dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server and waits until it answers `PING`.
+    pub fn start() -> io::Result<Self> {
+        let binary = find_binary(
+            "REDIS_SERVER_BIN",
+            &["redis-server"],
+            &[],
+            "redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)",
+        )?;
+        retry_on_port_clash(|| {
+            let dir = temp_dir("redis")?;
+            let port = free_port()?;
+            let mut command = Command::new(&binary);
+            command
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(dir.path());
+            let process = Guarded::spawn(command, &dir.path().join("redis.log"))?;
+            let mut server = RedisServer { process, port, dir };
+            server.wait_until_ready()?;
+            Ok(server)
+        })
+    }
+
+    /// `redis://127.0.0.1:<port>/`, for a lesson's `--url`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server at once, as a crash would.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    fn wait_until_ready(&mut self) -> io::Result<()> {
+        let log = self.dir.path().join("redis.log");
+        let addr = loopback(self.port);
+        wait_until("redis-server", &mut self.process, &log, || {
+            greet(addr, b"PING\r\n", |reply| reply.starts_with(b"+PONG"))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// RabbitMQ
+// ---------------------------------------------------------------------------
+
+/// A RabbitMQ node of this test's own: its own node name, ports, data and
+/// log directories, Erlang cookie and `epmd`.
+///
+/// It can be stopped and started again keeping its data ([`RabbitMq::stop`],
+/// [`RabbitMq::start_again`]), which is how durability is proven, and
+/// killed outright ([`RabbitMq::kill`]).
+pub struct RabbitMq {
+    /// The broker itself; `None` while stopped.
+    node: Option<Guarded>,
+    /// The Erlang port mapper the node and `rabbitmqctl` find each other by.
+    /// One per node, so that no daemon outlives the test.
+    epmd: Guarded,
+    /// The files and settings a restart needs to come back as the same node.
+    setup: NodeSetup,
+    /// Holds data, logs, config and cookie; removed on drop.
+    _dir: TempDir,
+}
+
+/// What makes a node the same node again after a restart.
+struct NodeSetup {
+    dir: PathBuf,
+    node_name: String,
+    amqp_port: u16,
+    dist_port: u16,
+    epmd_port: u16,
+    server_bin: PathBuf,
+    ctl_bin: PathBuf,
+}
+
+impl RabbitMq {
+    /// Starts a fresh node and waits until it speaks AMQP.
+    pub fn start() -> io::Result<Self> {
+        let server_bin = find_binary(
+            "RABBITMQ_SERVER_BIN",
+            &["rabbitmq-server"],
+            // Debian's /usr/sbin/rabbitmq-server switches to the `rabbitmq`
+            // user; the script behind it runs a node as whoever we are.
+            &["/usr/lib/rabbitmq/bin/rabbitmq-server"],
+            "rabbitmq-server (Debian/Ubuntu: apt-get install rabbitmq-server; macOS: brew install rabbitmq)",
+        )?;
+        let ctl_bin = server_bin.with_file_name("rabbitmqctl");
+        let epmd_bin = find_binary(
+            "EPMD_BIN",
+            &["epmd"],
+            &[],
+            "epmd (it comes with Erlang, which rabbitmq-server depends on)",
+        )?;
+        retry_on_port_clash(|| {
+            let dir = temp_dir("rabbitmq")?;
+            let setup = NodeSetup {
+                dir: dir.path().to_path_buf(),
+                node_name: format!("{}@localhost", unique_name("testkit")),
+                amqp_port: free_port()?,
+                dist_port: free_port()?,
+                epmd_port: free_port()?,
+                server_bin: server_bin.clone(),
+                ctl_bin: ctl_bin.clone(),
+            };
+            setup.write_files()?;
+            let mut epmd = Command::new(&epmd_bin);
+            epmd.args([
+                "-port",
+                &setup.epmd_port.to_string(),
+                "-address",
+                "127.0.0.1",
+            ]);
+            let mut epmd = Guarded::spawn(epmd, &setup.dir.join("epmd.log"))?;
+            let epmd_addr = loopback(setup.epmd_port);
+            wait_until("epmd", &mut epmd, &setup.dir.join("epmd.log"), || {
+                TcpStream::connect(epmd_addr).is_ok()
+            })?;
+            let mut rabbit = RabbitMq {
+                node: None,
+                epmd,
+                setup,
+                _dir: dir,
+            };
+            rabbit.start_again()?;
+            Ok(rabbit)
+        })
+    }
+
+    /// `amqp://guest:guest@127.0.0.1:<port>/%2f`, for a lesson's `--url`.
+    pub fn url(&self) -> String {
+        self.url_for("guest", "guest")
+    }
+
+    /// The URL for another user of this node (see [`RabbitMq::ctl`] to make one).
+    pub fn url_for(&self, user: &str, password: &str) -> String {
+        format!(
+            "amqp://{user}:{password}@127.0.0.1:{}/%2f",
+            self.setup.amqp_port
+        )
+    }
+
+    /// The AMQP port.
+    pub fn port(&self) -> u16 {
+        self.setup.amqp_port
+    }
+
+    /// Runs `rabbitmqctl` against this node, e.g. `["add_user", "hhh", "pw"]`,
+    /// and returns what it printed.
+    pub fn ctl(&self, args: &[&str]) -> io::Result<String> {
+        let output = Command::new(&self.setup.ctl_bin)
+            .args(["-n", &self.setup.node_name])
+            .args(args)
+            .env_clear()
+            .envs(self.setup.ctl_env())
+            .stdin(Stdio::null())
+            .output()?;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            Ok(text)
+        } else {
+            Err(io::Error::other(format!(
+                "rabbitmqctl {} failed ({}): {}{}",
+                args.join(" "),
+                output.status,
+                text,
+                String::from_utf8_lossy(&output.stderr)
+            )))
+        }
+    }
+
+    /// Stops the node gracefully (SIGTERM, as `rabbitmqctl stop` would) and
+    /// waits until it is gone. Durable queues and persistent messages stay
+    /// on disk for [`RabbitMq::start_again`].
+    pub fn stop(&mut self) -> io::Result<()> {
+        if let Some(mut node) = self.node.take() {
+            node.terminate(STOP_TIMEOUT)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the node again with the same name, ports and data directory,
+    /// and waits until it speaks AMQP.
+    pub fn start_again(&mut self) -> io::Result<()> {
+        if self.node.is_some() {
+            return Ok(());
+        }
+        let mut command = Command::new(&self.setup.server_bin);
+        command.env_clear().envs(self.setup.server_env());
+        let log = self.setup.dir.join("node.log");
+        let mut node = Guarded::spawn(command, &log)?;
+        let addr = loopback(self.setup.amqp_port);
+        // AMQP 0-9-1 begins with this header; a broker that is ready answers
+        // with a Connection.Start method frame (frame type 1).
+        wait_until("rabbitmq-server", &mut node, &log, || {
+            greet(addr, b"AMQP\x00\x00\x09\x01", |reply| {
+                reply.first() == Some(&1)
+            })
+        })?;
+        self.node = Some(node);
+        Ok(())
+    }
+
+    /// Stops the node gracefully and starts it again. See [`RabbitMq::stop`].
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop()?;
+        self.start_again()
+    }
+
+    /// Kills the node at once (SIGKILL), as a power cut would. It can be
+    /// started again with [`RabbitMq::start_again`].
+    pub fn kill(&mut self) {
+        if let Some(mut node) = self.node.take() {
+            node.kill();
+        }
+    }
+
+    /// Whether the node process is alive.
+    pub fn is_running(&mut self) -> bool {
+        self.node.as_mut().is_some_and(Guarded::is_alive)
+    }
+}
+
+impl Drop for RabbitMq {
+    fn drop(&mut self) {
+        // No need to be graceful with data that is about to be deleted.
+        self.kill();
+        self.epmd.kill();
+    }
+}
+
+impl NodeSetup {
+    /// An empty config and env file, so that nothing in /etc/rabbitmq (a
+    /// student's own settings) applies to the test node, and no plugins.
+    fn write_files(&self) -> io::Result<()> {
+        fs::write(
+            self.dir.join("rabbitmq.conf"),
+            format!(
+                "listeners.tcp.default = 127.0.0.1:{}\nlog.console = false\n",
+                self.amqp_port
+            ),
+        )?;
+        fs::write(self.dir.join("rabbitmq-env.conf"), "")?;
+        fs::write(self.dir.join("enabled_plugins"), "[].\n")?;
+        Ok(())
+    }
+
+    /// The environment that makes `rabbitmq-server` this node.
+    fn server_env(&self) -> Vec<(OsString, OsString)> {
+        let dir = |name: &str| self.dir.join(name).into_os_string();
+        let mut env = self.common_env();
+        env.extend([
+            (
+                "RABBITMQ_NODE_PORT".into(),
+                self.amqp_port.to_string().into(),
+            ),
+            ("RABBITMQ_NODE_IP_ADDRESS".into(), "127.0.0.1".into()),
+            (
+                "RABBITMQ_DIST_PORT".into(),
+                self.dist_port.to_string().into(),
+            ),
+            ("RABBITMQ_MNESIA_BASE".into(), dir("mnesia")),
+            ("RABBITMQ_LOG_BASE".into(), dir("log")),
+            ("RABBITMQ_PID_FILE".into(), dir("node.pid")),
+            ("RABBITMQ_CONFIG_FILE".into(), dir("rabbitmq")),
+            ("RABBITMQ_CONF_ENV_FILE".into(), dir("rabbitmq-env.conf")),
+            (
+                "RABBITMQ_ENABLED_PLUGINS_FILE".into(),
+                dir("enabled_plugins"),
+            ),
+            // With input allowed, the start script `exec`s the Erlang VM
+            // instead of waiting on it as a child, so the VM is the process
+            // we spawned: signals and PR_SET_PDEATHSIG reach it directly.
+            // `-noinput` then keeps it from reading a shell from stdin.
+            ("RABBITMQ_ALLOW_INPUT".into(), "1".into()),
+            (
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS".into(),
+                "-noinput -kernel inet_dist_use_interface {127,0,0,1}".into(),
+            ),
+        ]);
+        env
+    }
+
+    /// The environment `rabbitmqctl` needs to find this node.
+    fn ctl_env(&self) -> Vec<(OsString, OsString)> {
+        let mut env = self.common_env();
+        env.push((
+            "RABBITMQ_CONF_ENV_FILE".into(),
+            self.dir.join("rabbitmq-env.conf").into_os_string(),
+        ));
+        env
+    }
+
+    /// What both the node and `rabbitmqctl` share: the cookie in HOME, the
+    /// node name and this node's own `epmd`.
+    fn common_env(&self) -> Vec<(OsString, OsString)> {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+        vec![
+            ("PATH".into(), path),
+            ("HOME".into(), self.dir.clone().into_os_string()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("LC_ALL".into(), "C.UTF-8".into()),
+            ("RABBITMQ_NODENAME".into(), self.node_name.clone().into()),
+            ("ERL_EPMD_PORT".into(), self.epmd_port.to_string().into()),
+        ]
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shared instances
+// ---------------------------------------------------------------------------
+
+/// One Redis server for the whole test binary, started on first use.
+///
+/// Rust never drops statics, so shared servers are stopped and their
+/// directories removed by an exit handler, and by the kernel if the process
+/// dies without running it.
+pub fn shared_redis() -> &'static RedisServer {
+    static SHARED: OnceLock<RedisServer> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let server = RedisServer::start().expect("starting the shared test redis-server");
+        at_exit(server.process.pid, server.dir.path());
+        server
+    })
+}
+
+/// One RabbitMQ node for the whole test binary, started on first use. Tests
+/// must not stop it: use [`RabbitMq::start`] for a node of your own.
+pub fn shared_rabbitmq() -> &'static RabbitMq {
+    static SHARED: OnceLock<RabbitMq> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let rabbit = RabbitMq::start().expect("starting the shared test rabbitmq-server");
+        let node_pid = rabbit.node.as_ref().map(|node| node.pid);
+        if let Some(pid) = node_pid {
+            at_exit(pid, rabbit.setup.dir.as_path());
+        }
+        at_exit(rabbit.epmd.pid, rabbit.setup.dir.as_path());
+        rabbit
+    })
+}
+
+/// Process groups to kill and directories to remove when the process exits.
+static AT_EXIT: Mutex<Vec<(i32, PathBuf)>> = Mutex::new(Vec::new());
+
+fn at_exit(pid: i32, dir: &Path) {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: `cleanup` is an `extern "C" fn()` that never unwinds.
+        unsafe { libc::atexit(cleanup) };
+    });
+    if let Ok(mut list) = AT_EXIT.lock() {
+        list.push((pid, dir.to_path_buf()));
+    }
+}
+
+extern "C" fn cleanup() {
+    // `try_lock`: never wait at exit on a lock a dying thread may hold.
+    let Ok(list) = AT_EXIT.try_lock() else { return };
+    for (pid, _) in list.iter() {
+        kill_group(*pid, libc::SIGKILL);
+        // SAFETY: waitpid on our own child; reaps it so its files are closed.
+        unsafe { libc::waitpid(*pid, std::ptr::null_mut(), 0) };
+    }
+    for (_, dir) in list.iter() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Processes that cannot outlive the test
+// ---------------------------------------------------------------------------
+
+/// A child process in its own process group, with stdout and stderr going to
+/// a log file, killed (with its whole group) when dropped.
+struct Guarded {
+    child: Child,
+    pid: i32,
+}
+
+impl Guarded {
+    /// Spawns `command` through the spawner thread (see [`spawner`]).
+    fn spawn(mut command: Command, log: &Path) -> io::Result<Self> {
+        let out = File::options().create(true).append(true).open(log)?;
+        command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // Its own group, so that killing it also kills what it started.
+            command.process_group(0);
+            #[cfg(target_os = "linux")]
+            {
+                let parent = std::process::id() as libc::pid_t;
+                // SAFETY: only async-signal-safe system calls run between
+                // fork and exec.
+                unsafe {
+                    command.pre_exec(move || {
+                        // Die with the test process, however it ends.
+                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                        // The parent may have died before prctl took effect.
+                        if libc::getppid() != parent {
+                            libc::_exit(1);
+                        }
+                        Ok(())
+                    });
+                }
+            }
+        }
+        let (reply, answer) = mpsc::channel();
+        spawner()
+            .lock()
+            .map_err(|_| io::Error::other("the testkit spawner thread died"))?
+            .send((command, reply))
+            .map_err(|_| io::Error::other("the testkit spawner thread died"))?;
+        let child = answer
+            .recv()
+            .map_err(|_| io::Error::other("the testkit spawner thread died"))??;
+        let pid = child.id() as i32;
+        Ok(Guarded { child, pid })
+    }
+
+    fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL to the whole group, then reap.
+    fn kill(&mut self) {
+        if self.is_alive() {
+            kill_group(self.pid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, wait up to `timeout` for a clean exit, then SIGKILL.
+    fn terminate(&mut self, timeout: Duration) -> io::Result<()> {
+        kill_group(self.pid, libc::SIGTERM);
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        self.kill();
+        Err(io::Error::other(format!(
+            "process {} did not stop within {} s and was killed",
+            self.pid,
+            timeout.as_secs()
+        )))
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn kill_group(pid: i32, signal: i32) {
+    // SAFETY: plain system call; a group that is already gone is harmless.
+    unsafe { libc::kill(-pid, signal) };
+}
+
+/// The thread every server is spawned from.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that spawned a child exits,
+/// not the process. Test threads end after each test, but a shared server
+/// must live until the binary exits, so all children come from this one
+/// thread, which lives as long as the process.
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+fn spawner() -> &'static Mutex<mpsc::Sender<SpawnRequest>> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (requests, incoming) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("testkit-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in incoming {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .expect("spawning the testkit spawner thread");
+        Mutex::new(requests)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// A port nothing listens on right now. Another process could take it before
+/// the server binds it; [`retry_on_port_clash`] covers that rare case.
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+fn retry_on_port_clash<T>(mut attempt: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut last = None;
+    for _ in 0..3 {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.expect("three attempts were made"))
+}
+
+fn temp_dir(what: &str) -> io::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("testkit-{what}-"))
+        .tempdir()
+}
+
+/// Polls `ready` until it returns true, the process exits, or time runs out.
+fn wait_until(
+    what: &str,
+    process: &mut Guarded,
+    log: &Path,
+    mut ready: impl FnMut() -> bool,
+) -> io::Result<()> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if ready() {
+            return Ok(());
+        }
+        if let Some(status) = process.child.try_wait()? {
+            return Err(io::Error::other(format!(
+                "{what} exited ({status}) before it answered. Its log {}:\n{}",
+                log.display(),
+                tail(log)
+            )));
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!(
+                "{what} did not answer within {} s. Its log {}:\n{}",
+                START_TIMEOUT.as_secs(),
+                log.display(),
+                tail(log)
+            )));
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Connects, sends `hello`, and checks the first bytes of the reply.
+fn greet(addr: SocketAddr, hello: &[u8], check: impl Fn(&[u8]) -> bool) -> bool {
+    let attempt = || -> io::Result<bool> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(hello)?;
+        let mut reply = [0u8; 16];
+        let n = stream.read(&mut reply)?;
+        Ok(check(&reply[..n]))
+    };
+    attempt().unwrap_or(false)
+}
+
+/// The last lines of a log file, for error messages.
+fn tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Finds a server binary: an override from the environment, then fixed
+/// places, then `PATH`. The error says what to install.
+fn find_binary(
+    env_override: &str,
+    names: &[&str],
+    fixed: &[&str],
+    install: &str,
+) -> io::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(env_override) {
+        return Ok(PathBuf::from(path));
+    }
+    let fixed = fixed.iter().map(PathBuf::from);
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)));
+    fixed.chain(on_path).find(|p| p.is_file()).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("tests need {install}, or set {env_override} to its path"),
+        )
+    })
+}
