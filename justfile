@@ -19,6 +19,11 @@ list:
 run lesson *args:
     @cargo run --quiet --package course -- run "$@"
 
+# Run a benchmark, optimised: just bench NAME [ARGS...] (no NAME: list them)
+[no-exit-message]
+bench *args:
+    @cargo run --quiet --package course -- bench "$@"
+
 # Start Redis and RabbitMQ on the default ports (docker compose, else native binaries).
 up:
     #!/usr/bin/env bash

@@ -85,6 +85,59 @@ const fn lesson(
     }
 }
 
+/// A benchmark: `just bench NAME` runs `cargo bench` on its target, which
+/// builds it with optimisations. Benchmarks print ratios measured side by
+/// side in one run; they are not part of `just test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bench {
+    /// What students type: `just bench coroutines`.
+    pub name: &'static str,
+    /// The lesson whose crate holds it, in `benches/<target>.rs`.
+    pub lesson: u8,
+    /// The `[[bench]]` target (with `harness = false`).
+    pub target: &'static str,
+    /// One line on what it measures.
+    pub about: &'static str,
+}
+
+/// Every benchmark. Each is a `[[bench]]` target with `harness = false` in
+/// a lesson crate; `cargo bench` passes it a `--bench` flag, which it must
+/// accept and ignore.
+#[rustfmt::skip]
+pub const BENCHES: &[Bench] = &[
+];
+
+impl Bench {
+    /// The lesson crate that holds this benchmark.
+    pub fn lesson(&self) -> Lesson {
+        LESSONS[usize::from(self.lesson) - 1]
+    }
+}
+
+/// Finds a benchmark by name, or says which exist.
+pub fn find_bench(name: &str) -> Result<Bench, String> {
+    BENCHES
+        .iter()
+        .find(|bench| bench.name == name)
+        .copied()
+        .ok_or_else(|| format!("there is no benchmark `{name}`.\n{}", bench_listing()))
+}
+
+/// The list `just bench` prints with no name.
+pub fn bench_listing() -> String {
+    if BENCHES.is_empty() {
+        return "No benchmarks are written yet.\n".to_string();
+    }
+    let mut out = String::from("Benchmarks (run one with: just bench NAME [ARGS...]):\n");
+    for bench in BENCHES {
+        out.push_str(&format!(
+            "  {:<12} lesson-{:02}  {}\n",
+            bench.name, bench.lesson, bench.about
+        ));
+    }
+    out
+}
+
 /// Why a `just run` request cannot be carried out.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RunError {

@@ -3,6 +3,7 @@
 //! ```text
 //! course list
 //! course run lesson-05 server --port 8001
+//! course bench coroutines
 //! ```
 //!
 //! `run` hands over to `cargo run` for the lesson's program, replacing this
@@ -28,17 +29,37 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some((cmd, [])) if cmd == "bench" => {
+            print!("{}", course::bench_listing());
+            ExitCode::SUCCESS
+        }
+        Some((cmd, [name, rest @ ..])) if cmd == "bench" => match course::find_bench(name) {
+            Ok(bench) => {
+                let package = bench.lesson().package();
+                let mut cargo = cargo(&root);
+                cargo
+                    .args(["bench", "--quiet", "--package", &package])
+                    .args(["--bench", bench.target, "--"])
+                    .args(rest);
+                hand_over(cargo)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
         _ => {
-            eprintln!("usage: course list | course run lesson-NN [PROGRAM] [ARGS...]");
+            eprintln!(
+                "usage: course list | course run lesson-NN [PROGRAM] [ARGS...] | course bench [NAME [ARGS...]]"
+            );
             ExitCode::from(2)
         }
     }
 }
 
 fn run(root: &std::path::Path, plan: course::Plan) -> ExitCode {
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cargo = cargo(root);
     cargo
-        .current_dir(root)
         .args([
             "run",
             "--quiet",
@@ -49,16 +70,29 @@ fn run(root: &std::path::Path, plan: course::Plan) -> ExitCode {
             "--",
         ])
         .args(&plan.args);
+    hand_over(cargo)
+}
+
+/// `cargo`, run from the workspace root: the one that invoked us, if any.
+fn cargo(root: &std::path::Path) -> Command {
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.current_dir(root);
+    cargo
+}
+
+/// Replaces this process with `command`, so it gets the terminal, Ctrl-C and
+/// the exit code directly.
+fn hand_over(mut command: Command) -> ExitCode {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         // Only returns if the exec failed.
-        let error = cargo.exec();
+        let error = command.exec();
         eprintln!("error: could not start cargo: {error}");
         ExitCode::FAILURE
     }
     #[cfg(not(unix))]
-    match cargo.status() {
+    match command.status() {
         Ok(status) => ExitCode::from(status.code().unwrap_or(1) as u8),
         Err(error) => {
             eprintln!("error: could not start cargo: {error}");

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use course::{LESSONS, workspace_root};
+use course::{BENCHES, LESSONS, workspace_root};
 
 /// Every lesson folder that exists is on the map, with exactly the programs
 /// the map names, and is a member of the workspace.
@@ -240,4 +240,33 @@ fn docker_compose_publishes_the_default_ports() {
     assert!(compose.contains("image: redis:7"));
     assert!(compose.contains("image: rabbitmq:3-management"));
     assert_eq!(compose.matches("healthcheck:").count(), 2);
+}
+
+/// Every benchmark `just bench` knows is a `harness = false` bench target of
+/// a written lesson.
+#[test]
+fn benchmarks_exist_where_the_table_says() {
+    let root = workspace_root();
+    for bench in BENCHES {
+        let lesson = bench.lesson();
+        let dir = lesson.path(&root);
+        assert!(
+            dir.join("benches")
+                .join(format!("{}.rs", bench.target))
+                .is_file(),
+            "bench `{}`: no {}/benches/{}.rs",
+            bench.name,
+            dir.display(),
+            bench.target
+        );
+        let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", bench.target))
+                && manifest.contains("harness = false"),
+            "bench `{}`: {} needs a [[bench]] named {} with harness = false",
+            bench.name,
+            lesson.package(),
+            bench.target
+        );
+    }
 }

@@ -592,10 +592,52 @@ fn retry_on_port_clash<T>(mut attempt: impl FnMut() -> io::Result<T>) -> io::Res
     Err(last.expect("three attempts were made"))
 }
 
+/// A new directory `testkit-<what>-<our pid>-XXXXXX` in the system's temp
+/// folder. Directories left by test runs that were killed (and so could not
+/// clean up) are removed on the way.
 fn temp_dir(what: &str) -> io::Result<TempDir> {
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(remove_stale_dirs);
     tempfile::Builder::new()
-        .prefix(&format!("testkit-{what}-"))
+        .prefix(&format!("testkit-{what}-{}-", std::process::id()))
         .tempdir()
+}
+
+fn remove_stale_dirs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("testkit-") else {
+            continue;
+        };
+        // testkit-<what>-<pid>-<random>
+        let Some(pid) = rest.split('-').nth(1).and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if !process_alive(pid) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether `pid` is a running process (a zombie, dead but not yet reaped,
+/// counts as gone).
+fn process_alive(pid: i32) -> bool {
+    if Path::new("/proc/self/stat").exists() {
+        // /proc/<pid>/stat is `pid (name) STATE ...`; the name may hold spaces.
+        return fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
+            .is_some_and(|zombie| !zombie);
+    }
+    // SAFETY: signal 0 only asks whether the process exists.
+    let exists = unsafe { libc::kill(pid, 0) } == 0;
+    exists || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Polls `ready` until it returns true, the process exits, or time runs out.
