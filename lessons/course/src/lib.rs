@@ -34,6 +34,32 @@ impl Lesson {
         root.join("lessons").join(self.dir)
     }
 
+    /// The cargo target name of one of its programs.
+    ///
+    /// Usually the program's name. But cargo puts every binary of the
+    /// workspace at `target/<profile>/<name>`, so two lessons with a program
+    /// called `server` would overwrite each other; such a lesson declares
+    /// `[[bin]] name = "lesson-08-server"` with `path = "src/bin/server.rs"`,
+    /// and this finds that name.
+    pub fn bin_target(&self, root: &Path, program: &str) -> String {
+        let manifest =
+            std::fs::read_to_string(self.path(root).join("Cargo.toml")).unwrap_or_default();
+        let wanted = format!("src/bin/{program}.rs");
+        manifest
+            .split("[[bin]]")
+            .skip(1)
+            .find_map(|block| {
+                let field = |key: &str| {
+                    block.lines().find_map(|line| {
+                        let (k, v) = line.split_once('=')?;
+                        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+                    })
+                };
+                (field("path")? == wanted).then(|| field("name")).flatten()
+            })
+            .unwrap_or_else(|| program.to_string())
+    }
+
     /// Whether the lesson has been written yet (its crate exists).
     pub fn is_written(&self, root: &Path) -> bool {
         self.path(root).join("Cargo.toml").is_file()
@@ -214,7 +240,8 @@ pub fn find(name: &str) -> Result<Lesson, RunError> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Plan {
     pub package: String,
-    pub bin: &'static str,
+    /// The cargo target name (see [`Lesson::bin_target`]).
+    pub bin: String,
     pub args: Vec<String>,
 }
 
@@ -242,7 +269,7 @@ pub fn plan(root: &Path, name: &str, args: &[String]) -> Result<Plan, RunError> 
     };
     Ok(Plan {
         package: lesson.package(),
-        bin,
+        bin: lesson.bin_target(root, bin),
         args: rest.to_vec(),
     })
 }

@@ -66,7 +66,7 @@ fn run(root: &std::path::Path, plan: course::Plan) -> ExitCode {
             "--package",
             &plan.package,
             "--bin",
-            plan.bin,
+            &plan.bin,
             "--",
         ])
         .args(&plan.args);

@@ -45,6 +45,27 @@ fn lesson_folders_match_the_course_map() {
     }
 }
 
+/// Cargo writes every binary to `target/<profile>/<name>`: two lessons with
+/// the same binary name would overwrite each other, and a test could run the
+/// other lesson's program. So binary target names are unique workspace-wide.
+#[test]
+fn binary_names_are_unique_across_the_workspace() {
+    let root = workspace_root();
+    let mut seen = std::collections::BTreeMap::new();
+    for lesson in LESSONS.iter().filter(|l| l.is_written(&root)) {
+        for program in lesson.bins {
+            let target = lesson.bin_target(&root, program);
+            if let Some(other) = seen.insert(target.clone(), lesson.number) {
+                panic!(
+                    "lessons {other:02} and {:02} both build a binary named `{target}`: \
+                     give one a [[bin]] name like lesson-{:02}-{program}",
+                    lesson.number, lesson.number
+                );
+            }
+        }
+    }
+}
+
 /// The root manifest lists its members sorted, so a new lesson has one
 /// obvious place to go.
 #[test]
