@@ -24,6 +24,16 @@ run lesson *args:
 bench *args:
     @cargo run --quiet --package course -- bench "$@"
 
+# Play a lesson's multi-process scenario in one terminal: just demo lesson-11 [--throwaway]
+[no-exit-message]
+demo *args:
+    @cargo run --quiet --package classroom --bin demo -- "$@"
+
+# Check an exercise: just check greenlet [--solution] (no NAME: list them)
+[no-exit-message]
+check *args:
+    @cargo run --quiet --package classroom --bin check -- "$@"
+
 # Start Redis and RabbitMQ on the default ports (docker compose, else native binaries).
 up:
     #!/usr/bin/env bash
@@ -145,6 +155,78 @@ rabbitmqctl *args:
     fi
     # A system-wide RabbitMQ (a service): its own rabbitmqctl, usually with sudo.
     exec rabbitmqctl "$@"
+
+# Check this machine for everything the course needs, and say what to install or stop.
+doctor:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    problems=0
+    mac=; [ "$(uname -s)" = Darwin ] && mac=1
+    ok()   { printf '  \033[32mok\033[0m    %s\n' "$1"; }
+    warn() { printf '  \033[33mnote\033[0m  %s\n' "$1"; }
+    bad()  { printf '  \033[31mfix\033[0m   %s\n' "$1"; problems=$((problems + 1)); }
+    install() { # debian-package brew-formula
+        if [ -n "$mac" ]; then echo "brew install $2"; else echo "sudo apt-get install $1"; fi
+    }
+    have() { command -v "$1" >/dev/null 2>&1; }
+
+    echo "Toolchain"
+    if have cargo && have rustc; then
+        version=$(rustc --version | cut -d' ' -f2)
+        minimum=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+        if [ "$(printf '%s\n%s\n' "$minimum" "$version" | sort -V | head -n1)" = "$minimum" ]; then
+            ok "rustc $version (needs $minimum or newer)"
+        else
+            bad "rustc $version is older than $minimum: rustup update stable"
+        fi
+    else
+        bad "Rust is missing: install it from https://rustup.rs"
+    fi
+    have just && ok "just $(just --version | cut -d' ' -f2)"
+    if have mdbook; then ok "mdbook $(mdbook --version | cut -d' ' -f2)"; else bad "mdbook is missing: cargo install --locked mdbook"; fi
+
+    echo "Brokers (lessons 10-26, and the tests)"
+    if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+        ok "Docker engine with compose: just up will use docker-compose.yml"
+    else
+        warn "no Docker engine: just up will use the native servers"
+    fi
+    if have redis-server; then ok "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"; else bad "redis-server is missing: $(install redis-server redis)"; fi
+    if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || have rabbitmq-server; then
+        ok "rabbitmq-server"
+    else
+        bad "rabbitmq-server is missing: $(install rabbitmq-server rabbitmq)"
+    fi
+    if have epmd || [ -n "$mac" ]; then :; else warn "epmd not on PATH (it comes with Erlang, a dependency of rabbitmq-server)"; fi
+
+    echo "Tools some lessons and tests use"
+    for tool in curl python3; do
+        if have "$tool"; then ok "$tool"; else bad "$tool is missing: $(install "$tool" "$tool")"; fi
+    done
+
+    echo "Default ports on 127.0.0.1"
+    port_user() { # port -> who listens, if we can tell
+        if have ss; then ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)".*/\1/p' | head -n1
+        elif have lsof; then lsof -nP -iTCP:"$1" -sTCP:LISTEN 2>/dev/null | awk 'NR==2 {print $1}'; fi
+    }
+    for entry in "6379 Redis" "5672 RabbitMQ" "15672 RabbitMQ-management" "8001 lesson-05-server" "10000 lessons-08/09-server" "2121 lesson-25-ftp-server" "3000 just-book"; do
+        port=${entry%% *}; what=${entry#* }
+        if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+            who=$(port_user "$port")
+            case "$port" in
+                6379|5672|15672) ok "$port ($what) answers${who:+ ($who)}: fine if it is the course broker (just status)";;
+                *) bad "$port ($what) is taken${who:+ by $who}: stop it, or pass --listen 127.0.0.1:OTHER";;
+            esac
+        else
+            case "$port" in
+                6379|5672) warn "$port ($what) is free: just up starts it";;
+                *) ok "$port ($what) is free";;
+            esac
+        fi
+    done
+
+    echo
+    if [ "$problems" -eq 0 ]; then echo "All set: try just run lesson-01, then just test."; else echo "$problems thing(s) to fix, listed above."; exit 1; fi
 
 # Everything CI checks: formatting, clippy, every test (with throwaway brokers), the book.
 test:

@@ -42,28 +42,33 @@ impl Lesson {
     /// `[[bin]] name = "lesson-08-server"` with `path = "src/bin/server.rs"`,
     /// and this finds that name.
     pub fn bin_target(&self, root: &Path, program: &str) -> String {
-        let manifest =
-            std::fs::read_to_string(self.path(root).join("Cargo.toml")).unwrap_or_default();
-        let wanted = format!("src/bin/{program}.rs");
-        manifest
-            .split("[[bin]]")
-            .skip(1)
-            .find_map(|block| {
-                let field = |key: &str| {
-                    block.lines().find_map(|line| {
-                        let (k, v) = line.split_once('=')?;
-                        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
-                    })
-                };
-                (field("path")? == wanted).then(|| field("name")).flatten()
-            })
-            .unwrap_or_else(|| program.to_string())
+        bin_target_in(&self.path(root).join("Cargo.toml"), program)
     }
 
     /// Whether the lesson has been written yet (its crate exists).
     pub fn is_written(&self, root: &Path) -> bool {
         self.path(root).join("Cargo.toml").is_file()
     }
+}
+
+/// The cargo target name of `program` in the crate whose manifest is
+/// `manifest`: the `name` of a `[[bin]]` entry with `path =
+/// "src/bin/<program>.rs"`, or else the program's own name.
+pub fn bin_target_in(manifest: &Path, program: &str) -> String {
+    let text = std::fs::read_to_string(manifest).unwrap_or_default();
+    let wanted = format!("src/bin/{program}.rs");
+    text.split("[[bin]]")
+        .skip(1)
+        .find_map(|block| {
+            let field = |key: &str| {
+                block.lines().find_map(|line| {
+                    let (k, v) = line.split_once('=')?;
+                    (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+                })
+            };
+            (field("path")? == wanted).then(|| field("name")).flatten()
+        })
+        .unwrap_or_else(|| program.to_string())
 }
 
 /// The whole course, in order.

@@ -291,3 +291,26 @@ fn benchmarks_exist_where_the_table_says() {
         );
     }
 }
+
+/// Links between book pages point at pages that exist (mdbook itself does
+/// not check them).
+#[test]
+fn book_links_between_pages_resolve() {
+    for page in book_pages() {
+        let text = fs::read_to_string(&page).unwrap();
+        for (start, _) in text.match_indices("](") {
+            let rest = &text[start + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = rest[..end].split('#').next().unwrap_or("");
+            if target.is_empty() || target.contains("://") || !target.ends_with(".md") {
+                continue;
+            }
+            let path = page.parent().unwrap().join(target);
+            assert!(
+                path.is_file(),
+                "{} links to {target}, which does not exist",
+                page.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! `just demo lesson-NN`: a lesson's multi-process scenario in one terminal.
+//!
+//! ```text
+//! just demo                        # list the demos
+//! just demo lesson-11              # play one (uses your brokers if they answer)
+//! just demo lesson-11 --throwaway  # always on throwaway brokers
+//! ```
+
+use std::process::ExitCode;
+
+use classroom::demos;
+use classroom::stage::Stage;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((name, rest)) = args.split_first() else {
+        print!("{}", demos::listing());
+        return ExitCode::SUCCESS;
+    };
+    let throwaway = rest.iter().any(|arg| arg == "--throwaway");
+    let demo = match demos::find(name) {
+        Ok(demo) => demo,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stage = Stage::new(true);
+    match demos::play(demo, &mut stage, throwaway) {
+        Ok(()) => {
+            stage.narrate("the end");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: the demo stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

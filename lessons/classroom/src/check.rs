@@ -1,0 +1,241 @@
+//! Exercise checkers behind `just check NAME`.
+//!
+//! An exercise is a starter crate under `lessons/exercises/` that compiles
+//! but has the interesting parts left as `todo!()`. Its checker is a list of
+//! requirements, each a black-box test of the built programs (run them, read
+//! what they print, talk to them over the network), printed as passed or
+//! failed, with a hint for each failure. The reference solution, the lesson
+//! itself, passes every one; the untouched starter fails with useful hints.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Result;
+
+/// One requirement of an exercise.
+pub struct Requirement {
+    /// What must be true, as the student reads it: "prints 12, 56, 34, 78".
+    pub title: &'static str,
+    /// Where to look when it fails.
+    pub hint: &'static str,
+    /// The test: `Err` says what was seen instead.
+    pub check: fn(&Subject) -> Result<()>,
+}
+
+/// An exercise: where its starter lives and what it must do.
+pub struct Exercise {
+    /// What students type: `just check greenlet`.
+    pub name: &'static str,
+    /// The lesson it comes from; the lesson's crate is the reference solution.
+    pub lesson: u8,
+    /// The starter crate's folder under `lessons/exercises/`.
+    pub starter: &'static str,
+    /// The programs the checks run.
+    pub programs: &'static [&'static str],
+    pub requirements: &'static [Requirement],
+}
+
+/// Every exercise.
+pub const EXERCISES: &[Exercise] = &[crate::exercises::greenlet::EXERCISE];
+
+/// What is being checked: the built programs of a starter or a solution.
+pub struct Subject {
+    /// Program name → path of the built binary.
+    pub programs: HashMap<&'static str, PathBuf>,
+    /// Extra settings a checker may take (`--addr` for an external server).
+    pub options: HashMap<String, String>,
+}
+
+impl Subject {
+    /// Runs `program` with `args` and returns its output, killing it if it
+    /// runs longer than `timeout`.
+    pub fn run(&self, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
+        let path = self
+            .programs
+            .get(program)
+            .ok_or_else(|| format!("no program {program}"))?;
+        let mut child = Command::new(path)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", path.display()))?;
+        let deadline = Instant::now() + timeout;
+        while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{program} did not finish within {} s",
+                    timeout.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.wait_with_output().map_err(|e| e.to_string())
+    }
+}
+
+/// Which code to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Which {
+    /// The starter crate, as the student has edited it.
+    Starter,
+    /// The lesson's own code, the reference solution.
+    Solution,
+    /// Another crate folder with the same programs.
+    Crate(PathBuf),
+}
+
+/// The outcome of one requirement.
+pub struct Verdict {
+    pub title: &'static str,
+    pub hint: &'static str,
+    /// `None` when it passed; what went wrong otherwise.
+    pub failure: Option<String>,
+}
+
+/// Finds an exercise by name, or says which exist.
+pub fn find(name: &str) -> Result<&'static Exercise> {
+    EXERCISES
+        .iter()
+        .find(|exercise| exercise.name == name)
+        .ok_or_else(|| format!("there is no exercise `{name}`.\n{}", listing()))
+}
+
+/// The list `just check` prints with no name.
+pub fn listing() -> String {
+    let mut out = String::from("Exercises (check one with: just check NAME [--solution]):\n");
+    for exercise in EXERCISES {
+        out.push_str(&format!(
+            "  {:<14} lesson-{:02}  starter: lessons/exercises/{}\n",
+            exercise.name, exercise.lesson, exercise.starter
+        ));
+    }
+    out
+}
+
+/// Builds the programs of `which` and returns them as a subject.
+pub fn build(exercise: &Exercise, which: &Which, root: &Path) -> Result<Subject> {
+    let dir = match which {
+        Which::Starter => root.join("lessons/exercises").join(exercise.starter),
+        Which::Solution => course::find(&exercise.lesson.to_string())
+            .map_err(|e| e.to_string())?
+            .path(root),
+        Which::Crate(dir) => dir.clone(),
+    };
+    let manifest = dir.join("Cargo.toml");
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--bins")
+        .arg("--message-format=short")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} does not compile yet:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let programs = exercise
+        .programs
+        .iter()
+        .map(|program| {
+            (
+                *program,
+                target_dir
+                    .join("debug")
+                    .join(course::bin_target_in(&manifest, program)),
+            )
+        })
+        .collect();
+    Ok(Subject {
+        programs,
+        options: HashMap::new(),
+    })
+}
+
+/// Runs every requirement.
+pub fn check(exercise: &Exercise, subject: &Subject) -> Vec<Verdict> {
+    exercise
+        .requirements
+        .iter()
+        .map(|requirement| Verdict {
+            title: requirement.title,
+            hint: requirement.hint,
+            failure: (requirement.check)(subject).err(),
+        })
+        .collect()
+}
+
+/// Prints the verdicts; returns whether all passed.
+pub fn report(exercise: &Exercise, verdicts: &[Verdict]) -> bool {
+    println!(
+        "Exercise `{}` (lesson {:02})",
+        exercise.name, exercise.lesson
+    );
+    for verdict in verdicts {
+        match &verdict.failure {
+            None => println!("  PASS  {}", verdict.title),
+            Some(failure) => {
+                println!("  FAIL  {}", verdict.title);
+                for line in failure.lines().take(12) {
+                    println!("          {line}");
+                }
+                println!("        hint: {}", verdict.hint);
+            }
+        }
+    }
+    let passed = verdicts.iter().filter(|v| v.failure.is_none()).count();
+    println!("{passed} of {} requirements met.", verdicts.len());
+    passed == verdicts.len()
+}
+
+/// Why a program failed, in a line or two: its panic message if it
+/// panicked (a `todo!()` says "not yet implemented"), or its exit status.
+pub fn describe_failure(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut lines = stderr.lines();
+    let panic = lines.by_ref().find(|line| line.contains("panicked at"));
+    match panic {
+        Some(at) => {
+            let message = lines.next().unwrap_or("").trim();
+            format!("it panicked: {message}\n  ({})", at.trim())
+        }
+        None => format!(
+            "it exited with {}; its last words: {}",
+            output.status,
+            stderr.lines().last().unwrap_or("(nothing)")
+        ),
+    }
+}
+
+/// Compares two texts and describes the first difference, for failures.
+pub fn expect_text(what: &str, got: &str, expected: &str) -> Result<()> {
+    if got == expected {
+        return Ok(());
+    }
+    let first = got
+        .lines()
+        .zip(expected.lines())
+        .position(|(g, e)| g != e)
+        .unwrap_or_else(|| got.lines().count().min(expected.lines().count()));
+    Err(format!(
+        "{what}: line {} differs\n  expected: {:?}\n  got:      {:?}",
+        first + 1,
+        expected.lines().nth(first).unwrap_or("(end of output)"),
+        got.lines().nth(first).unwrap_or("(end of output)")
+    ))
+}

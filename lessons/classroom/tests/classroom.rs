@@ -1,0 +1,100 @@
+//! The classroom's own machinery: the stage runs and scripts programs, every
+//! checker passes the reference solution and fails the untouched starter,
+//! every demo plays to its end on throwaway brokers and proves its point.
+
+use std::process::Command;
+use std::time::Duration;
+
+use classroom::check::{self, EXERCISES, Which};
+use classroom::demos::{self, DEMOS};
+use classroom::stage::Stage;
+
+#[test]
+fn the_stage_waits_types_and_collects_lines() {
+    let mut stage = Stage::new(false);
+    let mut echo = Command::new("sh");
+    echo.args([
+        "-c",
+        "echo ready; read name; echo \"hello $name\"; echo oops >&2",
+    ]);
+    stage.spawn_command("shell", echo).unwrap();
+    stage
+        .wait_for("shell", "ready", Duration::from_secs(10))
+        .unwrap();
+    stage.type_line("shell", "class").unwrap();
+    let line = stage
+        .wait_for("shell", "hello", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(line, "hello class");
+    assert!(
+        stage
+            .wait_exit("shell", Duration::from_secs(10))
+            .unwrap()
+            .success()
+    );
+    let error = stage.wait_for("shell", "never printed", Duration::from_secs(10));
+    assert!(error.is_err());
+    let lines = stage.lines_of("shell");
+    assert!(lines.contains(&"oops".to_string()), "{lines:?}");
+}
+
+#[test]
+fn every_checker_passes_the_solution_and_fails_the_starter() {
+    let root = course::workspace_root();
+    for exercise in EXERCISES {
+        let solution = check::build(exercise, &Which::Solution, &root).unwrap();
+        for verdict in check::check(exercise, &solution) {
+            assert!(
+                verdict.failure.is_none(),
+                "{}: the solution fails `{}`: {:?}",
+                exercise.name,
+                verdict.title,
+                verdict.failure
+            );
+        }
+        let starter = check::build(exercise, &Which::Starter, &root).unwrap();
+        let verdicts = check::check(exercise, &starter);
+        let failures: Vec<_> = verdicts.iter().filter(|v| v.failure.is_some()).collect();
+        assert!(
+            !failures.is_empty(),
+            "{}: the untouched starter passes",
+            exercise.name
+        );
+        for failure in failures {
+            assert!(
+                !failure.hint.is_empty(),
+                "{}: a failure without a hint",
+                exercise.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_starter_fails_with_the_todo_message() {
+    let root = course::workspace_root();
+    let exercise = check::find("greenlet").unwrap();
+    let starter = check::build(exercise, &Which::Starter, &root).unwrap();
+    let first = &check::check(exercise, &starter)[0];
+    let failure = first.failure.as_deref().unwrap_or_default();
+    assert!(failure.contains("not yet implemented"), "{failure}");
+}
+
+#[test]
+fn every_demo_plays_to_its_end_and_proves_its_point() {
+    for demo in DEMOS {
+        let mut stage = Stage::new(false);
+        demos::play(demo, &mut stage, true)
+            .unwrap_or_else(|e| panic!("demo of lesson {:02}: {e}", demo.lesson));
+        let transcript = stage.transcript();
+        for (actor, text) in demo.proves {
+            assert!(
+                transcript
+                    .iter()
+                    .any(|line| line.actor == *actor && line.text.contains(text)),
+                "demo of lesson {:02}: no line from {actor} containing `{text}`",
+                demo.lesson
+            );
+        }
+    }
+}
