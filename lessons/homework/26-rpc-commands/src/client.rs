@@ -14,6 +14,8 @@
 //! the first), which is what makes at-least-once safe here, and why the
 //! commands themselves are not treated that way (see [`crate::agent`]).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -91,6 +93,9 @@ pub struct Client {
     collected: broadcast::Sender<Collected>,
     /// The background consumer of the reply queue, once started.
     collector: OnceCell<tokio::task::JoinHandle<()>>,
+    /// Set by [`Client::close`], so the collector takes the end of its
+    /// consumer for what it is and says nothing.
+    closing: Arc<AtomicBool>,
 }
 
 impl Client {
@@ -137,6 +142,7 @@ impl Client {
             namespace,
             collected: broadcast::channel(4096).0,
             collector: OnceCell::new(),
+            closing: Arc::new(AtomicBool::new(false)),
         })
     }
     // ANCHOR_END: connect
@@ -280,7 +286,8 @@ impl Client {
                     .context("consuming the reply queue")?;
                 let store = self.store.clone();
                 let collected = self.collected.clone();
-                anyhow::Ok(tokio::spawn(collect(consumer, store, collected)))
+                let closing = Arc::clone(&self.closing);
+                anyhow::Ok(tokio::spawn(collect(consumer, store, collected, closing)))
             })
             .await?;
         Ok(())
@@ -354,11 +361,9 @@ impl Client {
     /// Closes the connection politely, so the broker need not notice a
     /// vanished client by itself.
     pub async fn close(self) -> crate::Result<()> {
-        // Stop the collector first, or it would report the closed
-        // connection as a lost reply queue.
-        if let Some(collector) = self.collector.get() {
-            collector.abort();
-        }
+        // Not by aborting the collector: that would drop its channel, which
+        // lapin then starts closing on its own, racing the close below.
+        self.closing.store(true, Ordering::Relaxed);
         self.connection.close(200, "bye".into()).await?;
         Ok(())
     }
@@ -382,10 +387,16 @@ impl Client {
 
 // ANCHOR: collect
 /// The collector: stores every reply, then acknowledges it.
-async fn collect(mut consumer: Consumer, store: Store, collected: broadcast::Sender<Collected>) {
+async fn collect(
+    mut consumer: Consumer,
+    store: Store,
+    collected: broadcast::Sender<Collected>,
+    closing: Arc<AtomicBool>,
+) {
     while let Some(delivery) = consumer.next().await {
         let delivery = match delivery {
             Ok(delivery) => delivery,
+            Err(_) if closing.load(Ordering::Relaxed) => return,
             Err(error) => {
                 eprintln!("error: lost the reply queue: {error}");
                 return;

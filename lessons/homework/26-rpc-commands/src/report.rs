@@ -95,11 +95,7 @@ pub fn submitted(submitted: &Submitted) -> String {
 // ANCHOR: task
 /// What `check_task` prints: a summary, then each host with its output.
 pub fn task(task: &Task, now_ms: u64) -> String {
-    let states: Vec<HostState> = task
-        .answers
-        .iter()
-        .map(|(_, answer)| HostState::of(answer.as_ref(), task.meta.deadline_ms, now_ms))
-        .collect();
+    let states = states_of(task, now_ms);
     let mut out = format!(
         "task {}: {}\nsent {} to {} host{}: {}\n",
         task.id,
@@ -167,27 +163,35 @@ pub fn task_list(tasks: &[Task], now_ms: u64) -> String {
     if tasks.is_empty() {
         return "no tasks yet: try run \"uptime\" --hosts NAME\n".to_string();
     }
-    let mut out = format!(
-        "{:>6}  {:<12}  {:>5}  {:<28}  command\n",
-        "id", "sent", "hosts", "state"
-    );
-    for task in tasks {
-        let states: Vec<HostState> = task
-            .answers
-            .iter()
-            .map(|(_, answer)| HostState::of(answer.as_ref(), task.meta.deadline_ms, now_ms))
-            .collect();
-        let _ = writeln!(
-            out,
-            "{:>6}  {:<12}  {:>5}  {:<28}  {}",
-            task.id,
-            age(task.meta.created_ms, now_ms),
-            task.answers.len(),
-            summary(&states),
-            task.meta.command
-        );
+    let rows: Vec<[String; 5]> = tasks
+        .iter()
+        .map(|task| {
+            [
+                task.id.to_string(),
+                age(task.meta.created_ms, now_ms),
+                task.answers.len().to_string(),
+                summary(&states_of(task, now_ms)),
+                task.meta.command.clone(),
+            ]
+        })
+        .collect();
+    let header = ["id", "sent", "hosts", "state", "command"].map(String::from);
+    let table = || std::iter::once(&header).chain(&rows);
+    let width = |column: usize| table().map(|row| row[column].len()).max().unwrap_or(0);
+    let (id, sent, hosts, state) = (width(0), width(1), width(2), width(3));
+    let mut out = String::new();
+    for [a, b, c, d, e] in table() {
+        let _ = writeln!(out, "{a:>id$}  {b:<sent$}  {c:>hosts$}  {d:<state$}  {e}");
     }
     out
+}
+
+/// The state of each host of `task`, in order.
+fn states_of(task: &Task, now_ms: u64) -> Vec<HostState<'_>> {
+    task.answers
+        .iter()
+        .map(|(_, answer)| HostState::of(answer.as_ref(), task.meta.deadline_ms, now_ms))
+        .collect()
 }
 
 /// `2 done, 1 no agent`.

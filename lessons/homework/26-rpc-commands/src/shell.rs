@@ -26,6 +26,7 @@ pub const PROMPT: &str = ">>: ";
 #[derive(Debug, Parser)]
 #[command(
     name = ">>:",
+    about = "Verbs: the same as `rpc VERB ...` on the command line, without `rpc`.",
     no_binary_name = true,
     disable_help_flag = true,
     after_help = "Examples:\n  run \"df -h\" --hosts web-1 web-2\n  check_task 1 --wait\n  tasks\n\n\
@@ -158,7 +159,15 @@ impl Input {
                         println!();
                         None
                     }
-                    Ok(_) => Some(line),
+                    Ok(_) => {
+                        // Echo it: piped input is not shown by a terminal,
+                        // and a transcript should read like a session.
+                        print!("{line}");
+                        if !line.ends_with('\n') {
+                            println!();
+                        }
+                        Some(line)
+                    }
                 }
             }
         }
