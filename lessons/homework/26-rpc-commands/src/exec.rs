@@ -129,7 +129,8 @@ pub async fn run(argv: &[String], limits: Limits) -> Ran {
 
 // ANCHOR: isolate
 /// Puts the command in a process group of its own and, on Linux, makes the
-/// kernel kill it if the agent dies.
+/// kernel kill it if the agent dies. (Strictly: if the *thread* that spawned
+/// it ends; the agent spawns from its one long-lived thread.)
 fn isolate(command: &mut Command) {
     #[cfg(unix)]
     command.process_group(0);

@@ -52,7 +52,11 @@ struct Args {
 }
 
 // ANCHOR: main
-#[tokio::main]
+// One thread is plenty: the agent mostly waits (for messages, for its
+// commands), and tokio runs all of that on one thread. It also makes the
+// thread that spawns commands the main thread, which lives as long as the
+// process: PR_SET_PDEATHSIG fires when that *thread* ends.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     init_tracing();
     let args = Args::parse();
