@@ -31,7 +31,7 @@ use tokio::sync::broadcast;
 
 /// Measures the command runner end to end with real agent processes.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     amqp: AmqpUrl,

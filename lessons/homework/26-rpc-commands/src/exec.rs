@@ -10,6 +10,8 @@
 //!   running; killing the group ends them all.
 //! - **Dies with the agent.** On Linux each command gets `PR_SET_PDEATHSIG`,
 //!   so if the agent itself is killed, its commands are killed too.
+//! - **Nothing to read, no secrets.** Standard input is `/dev/null`, and the
+//!   agent's `AMQP_URL` (which may hold a password) is not passed on.
 //! - **Capped output.** Both pipes are read to the end (a child blocked on a
 //!   full pipe would never exit), but only the first `max_output` bytes are
 //!   kept, and the answer says how many there were in all.
@@ -60,6 +62,8 @@ pub async fn run(argv: &[String], limits: Limits) -> Ran {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // The agent's broker address may hold a password: not for commands.
+        .env_remove("AMQP_URL")
         // If this future is dropped, do not leave the child behind.
         .kill_on_drop(true);
     isolate(&mut command);

@@ -12,7 +12,9 @@
 //! NS:recent                list     42, 41, 40, ... (newest first, for `tasks`)
 //! ```
 //!
-//! Everything but the counter expires after [`KEEP_FOR`].
+//! Everything expires [`KEEP_FOR`] after it was last written. The counter is
+//! written with every new task, so it is always the last to go: ids start
+//! again at 1 only when no task is left that could be confused with a new one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -152,6 +154,8 @@ impl Store {
             .ltrim(&recent, 0, RECENT_LENGTH - 1)
             .ignore()
             .expire(&recent, keep)
+            .ignore()
+            .expire(self.namespace.next_id_key(), keep)
             .ignore()
             .query_async::<()>(&mut redis)
             .await

@@ -20,7 +20,7 @@ use lesson_26_rpc_commands::{AmqpUrl, init_tracing};
 /// Runs the commands `rpc` sends to this host name, if they are allowed,
 /// without a shell, with a timeout and a cap on output.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// This agent's host name: `rpc run ... --hosts NAME` reaches it
     #[arg(long, value_parser = parse_host)]

@@ -18,7 +18,7 @@ use lesson_26_rpc_commands::{AmqpUrl, RedisUrl, init_tracing, shell};
 /// Runs commands on many hosts at once through their agents, over RabbitMQ,
 /// and keeps tasks and results in Redis. Without a verb, opens the `>>:` shell.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     amqp: AmqpUrl,
