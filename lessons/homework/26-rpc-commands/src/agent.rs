@@ -66,9 +66,13 @@ pub struct Config {
 
 /// A connected agent, ready to serve.
 pub struct Agent {
+    /// Shared with every command's task.
     config: Arc<Config>,
+    /// For answers and acks; lapin channels are cheap to clone.
     channel: Channel,
+    /// The stream of commands from this agent's queue.
     consumer: Consumer,
+    /// The queue's name, for the banner.
     queue: String,
 }
 

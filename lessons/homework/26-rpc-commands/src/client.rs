@@ -61,6 +61,7 @@ impl Timing {
 /// What `run` reports at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
+    /// The task id, from Redis.
     pub id: u64,
     /// The hosts the command went to (duplicates removed).
     pub hosts: Vec<HostName>,
@@ -72,8 +73,11 @@ pub struct Submitted {
 /// Redis, so that waiting needs no polling.
 #[derive(Debug, Clone)]
 pub struct Collected {
+    /// Which task the answer belongs to.
     pub task: u64,
+    /// Which host gave it.
     pub host: HostName,
+    /// Whether it was new, a duplicate, or for an unknown task.
     pub saved: Saved,
     /// When it was stored, for latency measurements.
     pub at: Instant,
@@ -87,7 +91,9 @@ pub struct Client {
     publisher: Channel,
     /// One task publishes at a time: see [`Client::run`].
     publish_turn: Mutex<()>,
+    /// Where tasks and answers are kept.
     store: Store,
+    /// Which exchange, queues and keys are ours.
     namespace: Namespace,
     /// Every answer stored by this process, for whoever waits.
     collected: broadcast::Sender<Collected>,

@@ -41,8 +41,11 @@ pub struct Limits {
 /// How one run went.
 #[derive(Debug, Clone)]
 pub struct Ran {
+    /// How it ended.
     pub outcome: Outcome,
+    /// Its standard output, capped.
     pub stdout: Output,
+    /// Its standard error, capped.
     pub stderr: Output,
     /// From just before the spawn to the end of the output.
     pub duration: Duration,
@@ -197,7 +200,9 @@ fn not_started(reason: String, clock: Instant) -> Ran {
 // ANCHOR: capture
 /// One output pipe, read to the end, of which the first `cap` bytes are kept.
 struct Capture {
+    /// The first bytes, at most `cap` of them.
     kept: Vec<u8>,
+    /// How many bytes to keep.
     cap: usize,
     /// Every byte read, kept or not.
     total: u64,

@@ -37,8 +37,11 @@ pub struct Request {
 pub struct Reply {
     /// The agent's `--host` name, so an answer always says who gave it.
     pub agent: String,
+    /// How it ended: exit code, killed, refused, ...
     pub outcome: Outcome,
+    /// What it wrote to standard output, up to the agent's cap.
     pub stdout: Output,
+    /// What it wrote to standard error, up to the agent's cap.
     pub stderr: Output,
     /// When the agent started (or refused) it, in ms since the Unix epoch,
     /// by the agent's clock.

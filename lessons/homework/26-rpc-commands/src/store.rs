@@ -70,7 +70,9 @@ pub enum Answer {
 /// A task as read back from Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
+    /// Its id, as `run` printed it.
     pub id: u64,
+    /// What was asked, of whom, and when.
     pub meta: TaskMeta,
     /// Each host with its answer (`None`: still pending), in `meta.hosts` order.
     pub answers: Vec<(String, Option<Answer>)>,
@@ -101,6 +103,7 @@ pub struct Store {
     /// Multiplexed: clones share one connection, and requests from many
     /// tasks are pipelined on it.
     redis: MultiplexedConnection,
+    /// Which keys are ours.
     namespace: Namespace,
 }
 
