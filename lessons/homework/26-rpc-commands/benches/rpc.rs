@@ -222,6 +222,37 @@ async fn bench(args: &Args) -> lesson_26_rpc_commands::Result<()> {
     );
     drop(agents);
     let _ = client.close().await;
+    clean_up(args, &namespace).await
+}
+
+/// Removes what the bench left on the brokers: its Redis keys and its reply
+/// queue (both would expire in a day, but a bench run is not a classroom).
+async fn clean_up(args: &Args, namespace: &Namespace) -> lesson_26_rpc_commands::Result<()> {
+    use lapin::options::QueueDeleteOptions;
+    use redis::AsyncCommands;
+
+    let mut redis = support::redis::connect_async(&args.redis.redis_url).await?;
+    // SCAN, not KEYS: it walks the key space in steps, never blocking Redis.
+    let mut keys = Vec::new();
+    let mut scan = redis
+        .scan_match::<_, String>(format!("{namespace}:*"))
+        .await?;
+    while let Some(key) = scan.next_item().await {
+        keys.push(key?);
+    }
+    drop(scan);
+    if !keys.is_empty() {
+        let () = redis.del(keys).await?;
+    }
+    let connection = support::amqp::connect(&args.amqp.amqp_url).await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .queue_delete(
+            namespace.replies_queue().into(),
+            QueueDeleteOptions::default(),
+        )
+        .await?;
+    let _ = connection.close(200, "bench done".into()).await;
     Ok(())
 }
 
