@@ -32,6 +32,10 @@ use redis::{ConnectionLike, RedisResult, Value};
 /// line, so that a 300-field hash does not scroll the lesson off screen.
 pub const DEFAULT_ARRAY_LIMIT: usize = 12;
 
+/// A command with more arguments shows only its first ones (an HSET of 300
+/// fields would fill the screen).
+const ARGS_SHOWN: usize = 12;
+
 /// Longer strings in replies are cut to their first [`STRING_SHOWN`]
 /// bytes (a 126-byte bitmap is mostly `\x00`).
 const STRING_LIMIT: usize = 64;
@@ -119,6 +123,12 @@ impl<C> Echo<C> {
     pub fn array_limit(mut self, limit: usize) -> Self {
         self.array_limit = limit;
         self
+    }
+
+    /// Changes how many elements of an array reply are shown from now on;
+    /// returns the previous limit (to put it back).
+    pub fn set_array_limit(&mut self, limit: usize) -> usize {
+        std::mem::replace(&mut self.array_limit, limit)
     }
 
     /// A heading for the next group of commands.
@@ -293,12 +303,18 @@ pub fn decode_commands(packed: &[u8]) -> Vec<String> {
     while !rest.is_empty() {
         match decode_one(rest) {
             Some((args, tail)) => {
-                commands.push(
-                    args.iter()
-                        .map(|a| show_arg(a))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
+                let mut shown: Vec<String> = args
+                    .iter()
+                    .take(ARGS_SHOWN + 1)
+                    .map(|a| show_arg(a))
+                    .collect();
+                if args.len() > ARGS_SHOWN + 1 {
+                    shown.push(format!(
+                        "... ({} more arguments)",
+                        args.len() - ARGS_SHOWN - 1
+                    ));
+                }
+                commands.push(shown.join(" "));
                 rest = tail;
             }
             None => {
