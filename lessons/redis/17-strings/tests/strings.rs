@@ -123,18 +123,14 @@ fn setrange_overwrites_and_pads_with_zero_bytes() {
         lesson::getrange(con, keys)?;
         lesson::setrange(con, keys)
     });
-    let setrange: Vec<(&str, &str)> = t.exchanges[6..]
-        .iter()
-        .map(|e| (e.command.as_str(), e.shown.as_str()))
-        .collect();
-    assert_eq!(
-        setrange,
-        [
+    assert_exchanges(
+        &t.skip(6),
+        &[
             ("SETRANGE P:greeting 6 Redis", "(integer) 11"),
             ("GET P:greeting", "\"hello Redis\""),
             ("SETRANGE P:padded 3 x", "(integer) 4"),
             ("GET P:padded", "\"\\x00\\x00\\x00x\""),
-        ]
+        ],
     );
 }
 

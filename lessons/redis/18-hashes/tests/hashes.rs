@@ -32,43 +32,39 @@ fn all_the_reads_of_a_hash() {
         lesson::hlen_hkeys_hvals(con, keys)?;
         lesson::hexists(con, keys)
     });
-    let reads: Vec<(&str, &str)> = t.exchanges[4..]
-        .iter()
-        .map(|e| (e.command.as_str(), e.shown.as_str()))
-        .collect();
-    assert_eq!(
-        reads,
-        [
+    assert_exchanges(
+        &t.skip(4),
+        &[
             ("HMSET P:user city Beijing lang rust", "OK"),
             (
                 "HSET P:user email alex@example.com role teacher",
-                "(integer) 2"
+                "(integer) 2",
             ),
             ("HGET P:user name", "\"alexander\""),
             ("HGET P:user nickname", "(nil)"),
             (
                 "HMGET P:user name age nickname",
-                "1) \"alexander\"\n2) \"30\"\n3) (nil)"
+                "1) \"alexander\"\n2) \"30\"\n3) (nil)",
             ),
             (
                 "HGETALL P:user",
                 " 1) \"name\"\n 2) \"alexander\"\n 3) \"age\"\n 4) \"30\"\n \
                  5) \"city\"\n 6) \"Beijing\"\n 7) \"lang\"\n 8) \"rust\"\n \
-                 9) \"email\"\n10) \"alex@example.com\"\n11) \"role\"\n12) \"teacher\""
+                 9) \"email\"\n10) \"alex@example.com\"\n11) \"role\"\n12) \"teacher\"",
             ),
             ("HLEN P:user", "(integer) 6"),
             (
                 "HKEYS P:user",
-                "1) \"name\"\n2) \"age\"\n3) \"city\"\n4) \"lang\"\n5) \"email\"\n6) \"role\""
+                "1) \"name\"\n2) \"age\"\n3) \"city\"\n4) \"lang\"\n5) \"email\"\n6) \"role\"",
             ),
             (
                 "HVALS P:user",
                 "1) \"alexander\"\n2) \"30\"\n3) \"Beijing\"\n4) \"rust\"\n\
-                 5) \"alex@example.com\"\n6) \"teacher\""
+                 5) \"alex@example.com\"\n6) \"teacher\"",
             ),
             ("HEXISTS P:user email", "(integer) 1"),
             ("HEXISTS P:user nickname", "(integer) 0"),
-        ]
+        ],
     );
     assert!(t.text.contains(r#"("alexander", 30, None)"#), "{}", t.text);
 }
@@ -82,20 +78,16 @@ fn hdel_and_the_counters() {
         lesson::hincrby(con, keys)?;
         lesson::hincrbyfloat(con, keys)
     });
-    let rest: Vec<(&str, &str)> = t.exchanges[6..]
-        .iter()
-        .map(|e| (e.command.as_str(), e.shown.as_str()))
-        .collect();
-    assert_eq!(
-        rest,
-        [
+    assert_exchanges(
+        &t.skip(6),
+        &[
             ("HDEL P:user email role nickname", "(integer) 2"),
             ("HLEN P:user", "(integer) 4"),
             ("HINCRBY P:user age 1", "(integer) 31"),
             ("HINCRBY P:user visits 5", "(integer) 5"),
             ("HINCRBYFLOAT P:user balance 10.5", "\"10.5\""),
             ("HINCRBYFLOAT P:user balance -0.25", "\"10.25\""),
-        ]
+        ],
     );
 }
 

@@ -58,9 +58,12 @@ pub struct Echo<C = redis::Connection> {
     array_limit: usize,
     /// The last command sent, for error messages.
     last_command: Option<String>,
+    /// Whether replies are printed (they are always recorded).
+    replies_shown: bool,
 }
 
 /// Where an [`Echo`] writes.
+#[derive(Clone)]
 enum Sink {
     Stdout,
     /// Shared so a test can keep a handle while the `Echo` is moved into
@@ -80,6 +83,9 @@ pub struct Transcript {
 /// One command and what came back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {
+    /// The tag of the connection that sent it (see [`Echo::sibling`]);
+    /// empty for the lesson's main connection.
+    pub who: String,
     /// The command as `redis-cli` would show it: `SET lesson17:name alex`.
     pub command: String,
     /// The reply, formatted as `redis-cli` shows it (several lines for an
@@ -110,12 +116,37 @@ impl<C> Echo<C> {
             sink,
             array_limit: DEFAULT_ARRAY_LIMIT,
             last_command: None,
+            replies_shown: true,
+        }
+    }
+
+    /// Another connection that writes where this one does (the terminal,
+    /// or the same transcript), with `tag` in front of its lines: for a
+    /// second client in the same lesson, like a producer thread.
+    pub fn sibling<D>(&self, inner: D, tag: &str) -> Echo<D> {
+        Echo {
+            inner,
+            tag: tag.to_string(),
+            sink: self.sink.clone(),
+            array_limit: self.array_limit,
+            last_command: None,
+            replies_shown: true,
         }
     }
 
     /// Puts `tag` in front of every line (e.g. `"[producer] "`).
     pub fn tagged(mut self, tag: &str) -> Self {
         self.tag = tag.to_string();
+        self
+    }
+
+    /// Prints only the commands, not the replies (which are still
+    /// recorded when capturing). For a second client whose replies would
+    /// land in the middle of the main client's output: a producer's
+    /// `(integer) 1` printed just after the consumer's next command would
+    /// look like that command's answer.
+    pub fn without_replies(mut self) -> Self {
+        self.replies_shown = false;
         self
     }
 
@@ -192,11 +223,14 @@ impl<C> Echo<C> {
     /// Shows one reply under its command and records the pair.
     fn show_reply(&mut self, command: &str, value: &Value) {
         let shown = show_value(value, self.array_limit);
-        let indented: Vec<String> = shown.lines().map(|l| format!("  {l}")).collect();
-        self.emit(&indented.join("\n"));
+        if self.replies_shown {
+            let indented: Vec<String> = shown.lines().map(|l| format!("  {l}")).collect();
+            self.emit(&indented.join("\n"));
+        }
         if let Sink::Capture(transcript) = &self.sink {
             if let Ok(mut transcript) = transcript.lock() {
                 transcript.exchanges.push(Exchange {
+                    who: self.tag.trim().to_string(),
                     command: command.to_string(),
                     shown,
                     value: value.clone(),
@@ -284,9 +318,32 @@ impl Transcript {
             .collect()
     }
 
-    /// The commands in the order they were sent.
+    /// The commands in the order their replies came.
     pub fn commands(&self) -> Vec<&str> {
         self.exchanges.iter().map(|e| e.command.as_str()).collect()
+    }
+
+    /// The same transcript without its first `n` exchanges: for a test
+    /// that runs some groups only to set the stage for the one it checks.
+    pub fn skip(&self, n: usize) -> Transcript {
+        Transcript {
+            exchanges: self.exchanges.iter().skip(n).cloned().collect(),
+            text: self.text.clone(),
+        }
+    }
+
+    /// Only the exchanges of the connection tagged `who` (`""` for the
+    /// main one), in order.
+    pub fn of(&self, who: &str) -> Transcript {
+        Transcript {
+            exchanges: self
+                .exchanges
+                .iter()
+                .filter(|e| e.who == who)
+                .cloned()
+                .collect(),
+            text: self.text.clone(),
+        }
     }
 }
 
