@@ -157,9 +157,14 @@ pub enum Error {
 /// type of value, and a command for another type is refused rather than
 /// converting anything.
 pub fn describe(error: &RedisError) -> String {
+    // A server error reads best the way redis-cli shows it: CODE detail.
+    let said = match (error.code(), error.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => error.to_string(),
+    };
     if error.code() == Some("WRONGTYPE") {
         format!(
-            "Redis refused the command: {error}\n  \
+            "Redis refused the command: {said}\n  \
              The key already holds a different type of value (string, list, hash, set or \
              sorted set) from the one this command works on, and Redis never converts \
              between types.\n  \
@@ -170,8 +175,12 @@ pub fn describe(error: &RedisError) -> String {
             "lost the connection to Redis: {error}\n  Is it still running? {}",
             crate::START_HINT
         )
+    } else if error.code().is_some() {
+        format!("Redis refused the command: {said}")
     } else {
-        format!("Redis refused the command: {error}")
+        // Not the server's answer: the client could not use it (a reply of
+        // an unexpected shape) or gave up (a lesson's own timeout).
+        error.to_string()
     }
 }
 

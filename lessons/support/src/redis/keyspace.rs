@@ -54,6 +54,13 @@ impl KeySpace {
     /// A SCAN/KEYS pattern that matches every key of this space and no
     /// other: glob characters in the prefix are escaped.
     pub fn pattern(&self) -> String {
+        self.glob("*")
+    }
+
+    /// A SCAN/KEYS pattern for keys of this space: `glob("h?llo")` is
+    /// `<prefix>:h?llo`, with glob characters in the prefix escaped so
+    /// that only `glob` itself is a pattern.
+    pub fn glob(&self, glob: &str) -> String {
         let mut pattern = String::new();
         for c in self.prefix.chars() {
             if matches!(c, '*' | '?' | '[' | ']' | '\\') {
@@ -61,7 +68,8 @@ impl KeySpace {
             }
             pattern.push(c);
         }
-        pattern.push_str(":*");
+        pattern.push(':');
+        pattern.push_str(glob);
         pattern
     }
 
