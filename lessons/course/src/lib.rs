@@ -105,6 +105,7 @@ pub struct Bench {
 /// accept and ignore.
 #[rustfmt::skip]
 pub const BENCHES: &[Bench] = &[
+    Bench { name: "redis", lesson: 23, target: "redis", about: "SET rate per round trip and pipelined, next to redis-benchmark -c 1 (-P 16)" },
 ];
 
 impl Bench {

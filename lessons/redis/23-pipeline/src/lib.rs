@@ -81,9 +81,9 @@ impl fmt::Display for Timing {
     }
 }
 
-/// The key of the `i`th SET of a timing run.
+/// The key of the `i`th SET of a timing run: `<prefix>:set:<i>`.
 fn set_key(keys: &KeySpace, i: usize) -> String {
-    keys.key(&format!("set:{i}"))
+    format!("{}:set:{i}", keys.prefix())
 }
 // ANCHOR_END: timing
 
