@@ -51,6 +51,7 @@ impl RedisArgs {
     }
 }
 
+// ANCHOR: connect
 /// Parses `url` into a client. Nothing is sent yet: a client is only an
 /// address, which pools and pub/sub build their connections from.
 pub fn client(url: &str) -> Result<Client, ConnectError> {
@@ -70,6 +71,7 @@ pub fn connect(url: &str) -> Result<redis::Connection, ConnectError> {
         .map_err(|e| explain(e, url))?;
     Ok(connection)
 }
+// ANCHOR_END: connect
 
 /// Opens one async (tokio) connection to `url` and checks it with a PING.
 pub async fn connect_async(url: &str) -> Result<redis::aio::MultiplexedConnection, ConnectError> {
@@ -150,6 +152,7 @@ pub enum Error {
     Command(#[from] RedisError),
 }
 
+// ANCHOR: describe
 /// A command error in words: WRONGTYPE and a lost connection get an
 /// explanation, anything else is shown as Redis (or the crate) said it.
 ///
@@ -183,7 +186,9 @@ pub fn describe(error: &RedisError) -> String {
         error.to_string()
     }
 }
+// ANCHOR_END: describe
 
+// ANCHOR: run_lesson
 /// Runs a command tour (lessons 17 to 22) the way every such binary does:
 /// connect to `redis`, claim the key space, run `tour` on a connection that
 /// prints each command and reply, and delete the run's keys afterwards, also
@@ -215,6 +220,7 @@ pub fn run_lesson(
     ));
     Ok(())
 }
+// ANCHOR_END: run_lesson
 
 /// The end of a lesson binary's `main`: success, or the error on stderr and
 /// exit code 1.

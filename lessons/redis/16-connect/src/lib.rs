@@ -33,9 +33,10 @@ pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// sets a name for itself, so that it can be told apart in `CLIENT LIST`.
 pub fn one_connection(con: &mut Echo, keys: &KeySpace) -> RedisResult<()> {
     con.section("one connection");
-    let foo = keys.key("foo");
-    let () = con.set(&foo, "Bar")?;
-    let value: String = con.get(&foo)?;
+    // The notes' key and value, under this run's prefix.
+    let key = keys.key("foo");
+    let () = con.set(&key, "Bar")?;
+    let value: String = con.get(&key)?;
     con.note(&format!("GET gave back {value:?}"));
 
     con.section("what the server knows about it");

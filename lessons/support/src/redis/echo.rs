@@ -245,6 +245,7 @@ impl<C> Echo<C> {
     }
 }
 
+// ANCHOR: echo_impl
 impl<C: ConnectionLike> ConnectionLike for Echo<C> {
     fn req_packed_command(&mut self, packed: &[u8]) -> RedisResult<Value> {
         let commands = decode_commands(packed);
@@ -261,6 +262,8 @@ impl<C: ConnectionLike> ConnectionLike for Echo<C> {
             }
         }
     }
+
+    // ANCHOR_END: echo_impl
 
     fn req_packed_commands(
         &mut self,
