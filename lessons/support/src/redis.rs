@@ -19,7 +19,7 @@ use redis::{Client, ErrorKind, RedisError};
 
 use crate::error::{Broker, ConnectError};
 
-pub use echo::{DEFAULT_ARRAY_LIMIT, Echo, Exchange, Transcript, decode_commands, show_value};
+pub use echo::{Echo, Exchange, Transcript};
 pub use keyspace::{KeySpace, PrefixInUse};
 
 /// The address `just up` starts Redis on: database 0, no password.
@@ -189,7 +189,7 @@ pub fn describe(error: &RedisError) -> String {
 // ANCHOR_END: describe
 
 // ANCHOR: run_lesson
-/// Runs a command tour (lessons 17 to 22) the way every such binary does:
+/// Runs a lesson (16 to 23) the way each of their binaries does:
 /// connect to `redis`, claim the key space, run `tour` on a connection that
 /// prints each command and reply, and delete the run's keys afterwards, also
 /// when the tour failed half way.

@@ -30,7 +30,7 @@ use redis::{ConnectionLike, RedisResult, Value};
 
 /// Longer arrays are cut after this many elements, with a `... (N more)`
 /// line, so that a 300-field hash does not scroll the lesson off screen.
-pub const DEFAULT_ARRAY_LIMIT: usize = 12;
+const DEFAULT_ARRAY_LIMIT: usize = 12;
 
 /// A command with more arguments shows only its first ones (an HSET of 300
 /// fields would fill the screen).
@@ -56,8 +56,6 @@ pub struct Echo<C = redis::Connection> {
     sink: Sink,
     /// How many elements of an array reply to show.
     array_limit: usize,
-    /// The last command sent, for error messages.
-    last_command: Option<String>,
     /// Whether replies are printed (they are always recorded).
     replies_shown: bool,
 }
@@ -115,7 +113,6 @@ impl<C> Echo<C> {
             tag: String::new(),
             sink,
             array_limit: DEFAULT_ARRAY_LIMIT,
-            last_command: None,
             replies_shown: true,
         }
     }
@@ -129,15 +126,8 @@ impl<C> Echo<C> {
             tag: tag.to_string(),
             sink: self.sink.clone(),
             array_limit: self.array_limit,
-            last_command: None,
             replies_shown: true,
         }
-    }
-
-    /// Puts `tag` in front of every line (e.g. `"[producer] "`).
-    pub fn tagged(mut self, tag: &str) -> Self {
-        self.tag = tag.to_string();
-        self
     }
 
     /// Prints only the commands, not the replies (which are still
@@ -147,12 +137,6 @@ impl<C> Echo<C> {
     /// look like that command's answer.
     pub fn without_replies(mut self) -> Self {
         self.replies_shown = false;
-        self
-    }
-
-    /// Shows at most `limit` elements of an array reply.
-    pub fn array_limit(mut self, limit: usize) -> Self {
-        self.array_limit = limit;
         self
     }
 
@@ -172,19 +156,9 @@ impl<C> Echo<C> {
         self.emit(&format!("# {text}"));
     }
 
-    /// The last command sent, as shown: useful in error messages.
-    pub fn last_command(&self) -> Option<&str> {
-        self.last_command.as_deref()
-    }
-
     /// The connection inside, e.g. to hand it to code that must not print.
     pub fn get_mut(&mut self) -> &mut C {
         &mut self.inner
-    }
-
-    /// Unwraps the connection.
-    pub fn into_inner(self) -> C {
-        self.inner
     }
 
     /// Writes one or more lines, each with the tag in front.
@@ -217,7 +191,6 @@ impl<C> Echo<C> {
     fn show_commands(&mut self, commands: &[String]) {
         let text: Vec<String> = commands.iter().map(|c| format!("> {c}")).collect();
         self.emit(&text.join("\n"));
-        self.last_command = commands.last().cloned();
     }
 
     /// Shows one reply under its command and records the pair.
@@ -312,15 +285,6 @@ impl<C: ConnectionLike> ConnectionLike for Echo<C> {
 }
 
 impl Transcript {
-    /// The replies, as shown, of every exchange whose command is exactly
-    /// `command`.
-    pub fn replies_to(&self, command: &str) -> Vec<&Exchange> {
-        self.exchanges
-            .iter()
-            .filter(|e| e.command == command)
-            .collect()
-    }
-
     /// The commands in the order their replies came.
     pub fn commands(&self) -> Vec<&str> {
         self.exchanges.iter().map(|e| e.command.as_str()).collect()
@@ -357,7 +321,7 @@ impl Transcript {
 /// Decodes packed commands (RESP arrays of bulk strings, which is all a
 /// client ever sends) into `redis-cli`-style lines. Anything unexpected is
 /// shown as raw text rather than failing: this is only for display.
-pub fn decode_commands(packed: &[u8]) -> Vec<String> {
+fn decode_commands(packed: &[u8]) -> Vec<String> {
     let mut commands = Vec::new();
     let mut rest = packed;
     while !rest.is_empty() {
@@ -428,7 +392,7 @@ fn needs_quoting(c: char) -> bool {
 
 /// `"..."` with `\n`, `\"`, `\\` and `\xNN` for bytes that are not part of
 /// valid UTF-8 text (a `GETRANGE` that cuts a character in half shows them).
-pub fn quoted(bytes: &[u8]) -> String {
+fn quoted(bytes: &[u8]) -> String {
     let mut out = String::from("\"");
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -456,7 +420,7 @@ pub fn quoted(bytes: &[u8]) -> String {
 }
 
 /// A reply as `redis-cli` shows it, arrays numbered and nested.
-pub fn show_value(value: &Value, array_limit: usize) -> String {
+fn show_value(value: &Value, array_limit: usize) -> String {
     let mut out = String::new();
     write_value(&mut out, value, 0, array_limit);
     out
