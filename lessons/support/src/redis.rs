@@ -1,8 +1,26 @@
 //! Where Redis is, and connecting to it with an error a student can act on.
+//!
+//! Besides the address ([`RedisArgs`]) and the connection ([`connect`]), the
+//! Redis lessons share three small tools, each in its own file:
+//!
+//! - [`Echo`]: a connection that prints each command and reply the way
+//!   `redis-cli` does, so a lesson's output reads like a redis-cli session;
+//! - [`KeySpace`]: the key prefix a run owns, claimed at the start and
+//!   cleaned up at the end ([`KeyArgs`] gives binaries `--prefix`/`--clean`);
+//! - [`Error`]: what a Redis lesson can fail with, with messages that say
+//!   what to do (a stopped server, WRONGTYPE, a prefix already in use).
+//!
+//! [`run_lesson`] puts them together for the command-tour binaries.
+
+mod echo;
+mod keyspace;
 
 use redis::{Client, ErrorKind, RedisError};
 
 use crate::error::{Broker, ConnectError};
+
+pub use echo::{Echo, Exchange, Transcript};
+pub use keyspace::{KeySpace, PrefixInUse};
 
 /// The address `just up` starts Redis on: database 0, no password.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
@@ -33,6 +51,7 @@ impl RedisArgs {
     }
 }
 
+// ANCHOR: connect
 /// Parses `url` into a client. Nothing is sent yet: a client is only an
 /// address, which pools and pub/sub build their connections from.
 pub fn client(url: &str) -> Result<Client, ConnectError> {
@@ -52,6 +71,7 @@ pub fn connect(url: &str) -> Result<redis::Connection, ConnectError> {
         .map_err(|e| explain(e, url))?;
     Ok(connection)
 }
+// ANCHOR_END: connect
 
 /// Opens one async (tokio) connection to `url` and checks it with a PING.
 pub async fn connect_async(url: &str) -> Result<redis::aio::MultiplexedConnection, ConnectError> {
@@ -95,4 +115,128 @@ pub fn explain(error: RedisError, url: &str) -> ConnectError {
             reason,
         }
     }
+}
+
+/// The `--prefix` and `--clean` flags of a lesson that writes keys. Flatten
+/// it next to [`RedisArgs`].
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeyArgs {
+    /// Put every key this run makes under PREFIX: (default: the lesson's
+    /// own, e.g. lesson17)
+    #[arg(long, env = "REDIS_PREFIX")]
+    pub prefix: Option<String>,
+    /// Delete keys an interrupted run left under the prefix, then start
+    #[arg(long)]
+    pub clean: bool,
+}
+
+impl KeyArgs {
+    /// The key space to use: `--prefix`, or the lesson's `default`.
+    pub fn key_space(&self, default: &str) -> KeySpace {
+        KeySpace::new(self.prefix.as_deref().unwrap_or(default))
+    }
+}
+
+/// What a Redis lesson can fail with, each with a message a student can act
+/// on. Lesson code returns `redis::RedisResult`; binaries convert with `?`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No connection: wrong URL, server down, password refused.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Keys from somewhere else are in the way (see [`KeySpace::claim`]).
+    #[error(transparent)]
+    PrefixInUse(#[from] PrefixInUse),
+    /// A command failed: the server said no, or the connection broke.
+    #[error("{}", describe(.0))]
+    Command(#[from] RedisError),
+}
+
+// ANCHOR: describe
+/// A command error in words: WRONGTYPE and a lost connection get an
+/// explanation, anything else is shown as Redis (or the crate) said it.
+///
+/// WRONGTYPE is the error students meet most: every key holds exactly one
+/// type of value, and a command for another type is refused rather than
+/// converting anything.
+pub fn describe(error: &RedisError) -> String {
+    // A server error reads best the way redis-cli shows it: CODE detail.
+    let said = match (error.code(), error.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => error.to_string(),
+    };
+    if error.code() == Some("WRONGTYPE") {
+        format!(
+            "Redis refused the command: {said}\n  \
+             The key already holds a different type of value (string, list, hash, set or \
+             sorted set) from the one this command works on, and Redis never converts \
+             between types.\n  \
+             Look with `TYPE <key>`, then use a command for that type, or another key."
+        )
+    } else if error.is_io_error() || error.is_connection_dropped() {
+        format!(
+            "lost the connection to Redis: {error}\n  Is it still running? {}",
+            crate::START_HINT
+        )
+    } else if error.code().is_some() {
+        format!("Redis refused the command: {said}")
+    } else {
+        // Not the server's answer: the client could not use it (a reply of
+        // an unexpected shape) or gave up (a lesson's own timeout).
+        error.to_string()
+    }
+}
+// ANCHOR_END: describe
+
+// ANCHOR: run_lesson
+/// Runs a lesson (16 to 23) the way each of their binaries does:
+/// connect to `redis`, claim the key space, run `tour` on a connection that
+/// prints each command and reply, and delete the run's keys afterwards, also
+/// when the tour failed half way.
+pub fn run_lesson(
+    redis: &RedisArgs,
+    keys: &KeyArgs,
+    default_prefix: &str,
+    tour: impl FnOnce(&mut Echo, &KeySpace) -> redis::RedisResult<()>,
+) -> Result<(), Error> {
+    let mut con = redis.connect()?;
+    let space = keys.key_space(default_prefix);
+    let removed = space.claim(&mut con, keys.clean)?;
+    if removed > 0 {
+        say(&format!(
+            "(--clean: deleted {removed} key(s) left under {}:)",
+            space.prefix()
+        ));
+    }
+    let mut echo = Echo::new(con);
+    let outcome = tour(&mut echo, &space);
+    let con = echo.get_mut();
+    let cleaned = space.cleanup(con);
+    outcome?;
+    let cleaned = cleaned?;
+    say(&format!(
+        "\n(cleaned up: deleted the {cleaned} key(s) this run left under {}:)",
+        space.prefix()
+    ));
+    Ok(())
+}
+// ANCHOR_END: run_lesson
+
+/// The end of a lesson binary's `main`: success, or the error on stderr and
+/// exit code 1.
+pub fn exit_code(result: Result<(), Error>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a line to stdout, ignoring a closed pipe (`... | head`): a lesson
+/// that is cut short must still get to delete its keys.
+pub fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
