@@ -14,12 +14,15 @@
 //! - **Throwaway brokers for tests** (feature `testkit`, for dev-dependencies
 //!   only): real `redis-server` and `rabbitmq-server` processes on free ports,
 //!   in temporary directories, stopped when the test ends. See [`testkit`].
+//! - **Room for many sockets.** [`fdlimit`] raises the open-file limit for
+//!   the lessons that hold thousands of connections (07–09, the echo arena).
 //!
 //! Lessons put it in their `Cargo.toml` as `support.workspace = true`, and in
 //! `[dev-dependencies]` with `features = ["testkit"]`.
 
 pub mod amqp;
 mod error;
+pub mod fdlimit;
 pub mod redis;
 #[cfg(feature = "testkit")]
 pub mod testkit;
