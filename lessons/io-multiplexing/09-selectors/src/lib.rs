@@ -59,7 +59,8 @@ pub enum Next {
 /// A registration as the selector stores it: a closure that owns the
 /// socket and calls the callback with it (Python keeps the socket and the
 /// callback side by side in a `SelectorKey`; a closure holds both).
-type Registration = Box<dyn FnMut(&mut Selector, &Event) -> Next>;
+/// `Send`, so that a selector can be built on one thread and run on another.
+type Registration = Box<dyn FnMut(&mut Selector, &Event) -> Next + Send>;
 
 /// An event loop in the shape of Python's `selectors`.
 pub struct Selector {
@@ -95,8 +96,8 @@ impl Selector {
         mut callback: F,
     ) -> io::Result<Token>
     where
-        S: Source + 'static,
-        F: FnMut(&mut Selector, &mut S, &Event) -> Next + 'static,
+        S: Source + Send + 'static,
+        F: FnMut(&mut Selector, &mut S, &Event) -> Next + Send + 'static,
     {
         let index = self
             .free

@@ -10,7 +10,6 @@
 //! Try it with `just run lesson-08 client`, or by hand with `nc 127.0.0.1 10000`.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -50,7 +49,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let listener = TcpListener::bind(&args.listen)
+    let listener = support::net::bind(&args.listen, support::net::BACKLOG)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut server = Server::new(listener, verbosity)?;
     // Room for a few descriptors past FD_SETSIZE, so that connections

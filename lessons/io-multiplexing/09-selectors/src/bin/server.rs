@@ -10,7 +10,6 @@
 //! `just run lesson-08 client` (its replies come back unchanged here).
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -47,7 +46,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Verbosity::Normal
     };
-    let listener = TcpListener::bind(&args.listen)
+    let listener = support::net::bind(&args.listen, support::net::BACKLOG)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     // Every connection is a descriptor: take all the hard limit allows (as
     // Redis does), so ten thousand clients fit where the soft limit is 1,024.
