@@ -37,7 +37,7 @@ impl fmt::Display for Raised {
         match self {
             Raised::AlreadyEnough(limits) => write!(
                 f,
-                "open-file limit: {} (hard limit {}), enough already",
+                "open-file limit already {} (hard limit {})",
                 limits.soft, limits.hard
             ),
             Raised::Raised { from, to, hard } => write!(
@@ -85,6 +85,7 @@ pub fn current() -> io::Result<Limits> {
     })
 }
 
+// ANCHOR: raise_to
 /// Raises the soft limit to at least `wanted` descriptors. It never lowers
 /// it, and fails with [`HardLimitTooLow`] if the hard limit is below
 /// `wanted` (nothing is changed then).
@@ -110,6 +111,7 @@ pub fn raise_to(wanted: u64) -> Result<Raised, Box<dyn std::error::Error + Send 
         hard: limits.hard,
     })
 }
+// ANCHOR_END: raise_to
 
 /// Raises the soft limit as far as the hard limit allows, but no further
 /// than `cap` (a hard limit may be "unlimited", and a server has no use for

@@ -17,6 +17,7 @@ use socket2::{Domain, Socket, Type};
 /// A listen queue long enough for the course's load tests.
 pub const BACKLOG: i32 = 1024;
 
+// ANCHOR: bind
 /// Binds a TCP listener on `addr` (the first of its addresses that works)
 /// with a listen queue of `backlog` connections.
 pub fn bind(addr: impl ToSocketAddrs, backlog: i32) -> io::Result<TcpListener> {
@@ -44,6 +45,7 @@ pub fn bind(addr: impl ToSocketAddrs, backlog: i32) -> io::Result<TcpListener> {
         )
     }))
 }
+// ANCHOR_END: bind
 
 #[cfg(test)]
 mod tests {

@@ -47,7 +47,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let raised = support::fdlimit::raise_to(largest as u64 + 64)
         .map_err(|error| anyhow::anyhow!("{error}"))
         .context("making room for the sockets")?;
-    println!("{raised}: room for {} idle sockets.", thousands(largest));
+    println!("{raised}: enough for {} idle sockets.", thousands(largest));
     println!();
     println!("One wait for the readable socket among N idle ones (median of many waits):");
     println!();
@@ -91,7 +91,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(first) = refusals.first() {
         println!();
-        println!("¹ {first}");
+        print!("{}", wrap(&format!("¹ {first}"), 78));
     }
     print_level_vs_edge()
 }
@@ -142,6 +142,27 @@ fn print_level_vs_edge() -> anyhow::Result<()> {
     println!();
     println!("(epoll is Linux-only: the level vs edge demo needs it.)");
     Ok(())
+}
+
+/// Breaks `text` into lines of at most `width` columns, at spaces.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line > 0 && line + 1 + len > width {
+            out.push('\n');
+            line = 0;
+        }
+        if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+    }
+    out.push('\n');
+    out
 }
 
 /// A duration in microseconds, with enough digits to compare.
