@@ -70,6 +70,8 @@ impl fmt::Display for HardLimitTooLow {
 impl std::error::Error for HardLimitTooLow {}
 
 /// The current limits.
+// `rlim_t` is a u64 on 64-bit Linux and macOS, but not on every platform.
+#[allow(clippy::useless_conversion)]
 pub fn current() -> io::Result<Limits> {
     let mut raw = libc::rlimit {
         rlim_cur: 0,
@@ -80,8 +82,8 @@ pub fn current() -> io::Result<Limits> {
         return Err(io::Error::last_os_error());
     }
     Ok(Limits {
-        soft: raw.rlim_cur as u64,
-        hard: raw.rlim_max as u64,
+        soft: u64::from(raw.rlim_cur),
+        hard: u64::from(raw.rlim_max),
     })
 }
 

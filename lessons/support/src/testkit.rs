@@ -107,6 +107,11 @@ impl RedisServer {
         self.port
     }
 
+    /// Its process id (benchmarks read its CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.process.pid as u32
+    }
+
     /// Kills the server at once, as a crash would.
     pub fn kill(&mut self) {
         self.process.kill();
@@ -481,6 +486,11 @@ impl ServerProcess {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits up to `timeout` for a line of stdout that contains `needle`,

@@ -21,7 +21,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 /// How many descriptors an `fd_set` can hold: descriptors `0..FD_SETSIZE`.
 /// It is fixed when the C library is compiled; on Linux it is 1,024.
-pub const FD_SETSIZE: usize = libc::FD_SETSIZE as usize;
+pub const FD_SETSIZE: usize = libc::FD_SETSIZE;
 
 // ANCHOR: fd_too_high
 /// select(2) was asked to watch a descriptor that does not fit in an

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use load::{Outcome, Reply, Stop};
+use load::{Outcome, Plan, Reply, Stop};
 use support::testkit::{RedisServer, ServerProcess};
 
 /// The echo arena: lessons 05, 08, 09 and redis-server under one load generator.
@@ -53,6 +53,10 @@ struct Args {
     /// Round trips each of those connections makes.
     #[arg(long, default_value_t = 3)]
     hold_round_trips: u64,
+    /// Idle connections opened next to the first size's busy ones, for one
+    /// more table: what watching silent clients costs (0: skip).
+    #[arg(long, default_value_t = 950)]
+    idle: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -157,6 +161,13 @@ impl Running {
             Running::Lesson(process) => process.addr(),
         }
     }
+
+    fn pid(&self) -> u32 {
+        match self {
+            Running::Redis(redis) => redis.pid(),
+            Running::Lesson(process) => process.pid(),
+        }
+    }
 }
 
 fn main() {
@@ -173,10 +184,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         .copied()
         .max()
         .unwrap_or(0)
-        .max(args.hold);
+        .max(args.hold)
+        .max(args.connections.first().copied().unwrap_or(0) + args.idle);
     let raised = support::fdlimit::raise_to(most as u64 + 100)
         .map_err(|error| anyhow::anyhow!("{error}"))?;
-    println!("The echo arena. Load generator: {raised}.");
+    println!("The echo arena. Connections generator: {raised}.");
 
     let entrants: Vec<Entrant> = CONTESTANTS
         .iter()
@@ -201,11 +213,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         args.rounds
     );
 
+    let mut sizes: Vec<Connections> = args
+        .connections
+        .iter()
+        .map(|&busy| Connections { busy, idle: 0 })
+        .collect();
+    if let (Some(&busy), 1..) = (args.connections.first(), args.idle) {
+        sizes.push(Connections {
+            busy,
+            idle: args.idle,
+        });
+    }
     let mut at_50 = Vec::new();
-    for &connections in &args.connections {
-        let table = measure_table(&entrants, connections, &args)?;
-        print_table(connections, &entrants, &table);
-        if connections == 50 {
+    for size in sizes {
+        let table = measure_table(&entrants, size, &args)?;
+        print_table(size, &entrants, &table);
+        if size == (Connections { busy: 50, idle: 0 }) {
             at_50 = table;
         }
     }
@@ -283,21 +306,45 @@ fn build(lesson: &course::Lesson, bin: &str) -> anyhow::Result<PathBuf> {
 }
 // ANCHOR_END: start
 
+/// How many connections a table is measured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Connections {
+    /// Connections making round trips.
+    busy: usize,
+    /// Connections that stay silent.
+    idle: usize,
+}
+
+impl std::fmt::Display for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.idle {
+            0 => write!(f, "{} conns", thousands(self.busy as f64)),
+            idle => write!(
+                f,
+                "{} busy + {} idle",
+                thousands(self.busy as f64),
+                thousands(idle as f64)
+            ),
+        }
+    }
+}
+
 /// Each contestant's outcome at this many connections: the median of the
 /// rounds, or why there is none.
 type Table = Vec<Result<Outcome, String>>;
 
-fn measure_table(entrants: &[Entrant], connections: usize, args: &Args) -> anyhow::Result<Table> {
+fn measure_table(entrants: &[Entrant], size: Connections, args: &Args) -> anyhow::Result<Table> {
     let stop = Stop::Timed {
         warmup: Duration::from_secs_f64(args.seconds / 4.0),
         measure: Duration::from_secs_f64(args.seconds),
     };
+    let total = size.busy + size.idle;
     let mut rounds: Vec<Result<Vec<Outcome>, String>> = entrants
         .iter()
         .map(
             |entrant| match (&entrant.server, entrant.contestant.max_connections) {
                 (Err(why), _) => Err(why.clone()),
-                (Ok(_), Some(max)) if connections > max => {
+                (Ok(_), Some(max)) if total > max => {
                     Err(format!("holds at most {max} connections"))
                 }
                 (Ok(_), _) => Ok(Vec::new()),
@@ -305,7 +352,7 @@ fn measure_table(entrants: &[Entrant], connections: usize, args: &Args) -> anyho
         )
         .collect();
     println!();
-    print!("{connections} connections: measuring");
+    print!("{size}: measuring");
     for round in 0..args.rounds {
         print!(" round {}/{}", round + 1, args.rounds);
         std::io::Write::flush(&mut std::io::stdout())?;
@@ -313,7 +360,15 @@ fn measure_table(entrants: &[Entrant], connections: usize, args: &Args) -> anyho
             let (Ok(server), Ok(list)) = (&entrant.server, outcomes.as_mut()) else {
                 continue;
             };
-            match load::run(server.addr(), connections, entrant.contestant.reply, stop) {
+            let plan = Plan {
+                addr: server.addr(),
+                busy: size.busy,
+                idle: size.idle,
+                reply: entrant.contestant.reply,
+                stop,
+                server_pid: Some(server.pid()),
+            };
+            match load::run(&plan) {
                 Ok(outcome) => list.push(outcome),
                 Err(error) => *outcomes = Err(format!("failed: {error:#}")),
             }
@@ -335,38 +390,59 @@ fn measure_table(entrants: &[Entrant], connections: usize, args: &Args) -> anyho
 }
 
 // ANCHOR: table
-fn print_table(connections: usize, entrants: &[Entrant], table: &Table) {
+fn print_table(size: Connections, entrants: &[Entrant], table: &Table) {
     let anchor = table
         .first()
         .and_then(|outcome| outcome.as_ref().ok())
         .map(Outcome::rate);
+    let row = |cells: [&str; 8]| {
+        let [name, reply, rate, p50, p99, ratio, cpu, busy] = cells;
+        println!(
+            "  {name:<19}{reply:<11}{rate:>14}{p50:>10}{p99:>10}{ratio:>9}{cpu:>10}{busy:>10}"
+        );
+    };
     println!();
-    println!(
-        "  {:<20}{:<12}{:>15}{:>11}{:>11}{:>10}",
-        format!("{} conns", thousands(connections as f64)),
+    let title = size.to_string();
+    row([
+        &title,
         "reply",
         "round trips/s",
         "p50",
         "p99",
-        "vs redis"
-    );
+        "vs redis",
+        "CPU/trip",
+        "busy s/g",
+    ]);
     for (entrant, outcome) in entrants.iter().zip(table) {
         let contestant = entrant.contestant;
-        match outcome {
-            Ok(outcome) => println!(
-                "  {:<20}{:<12}{:>15}{:>11}{:>11}{:>10}",
-                contestant.name,
-                contestant.reply.describe(),
-                thousands(outcome.rate()),
-                millis(outcome.percentile(0.50)),
-                millis(outcome.percentile(0.99)),
-                anchor.map_or("-".into(), |anchor| format!(
-                    "{:.2}×",
-                    outcome.rate() / anchor
-                )),
-            ),
-            Err(why) => println!("  {:<20}{why}", contestant.name),
-        }
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                println!("  {:<19}{why}", contestant.name);
+                continue;
+            }
+        };
+        let ratio = anchor.map_or("-".into(), |anchor| {
+            format!("{:.2}×", outcome.rate() / anchor)
+        });
+        let cpu = outcome
+            .server_cpu_per_round_trip()
+            .map_or("-".into(), |cpu| {
+                format!("{:.1} µs", cpu.as_secs_f64() * 1e6)
+            });
+        let busy = outcome.busy().map_or("-".into(), |(server, generator)| {
+            format!("{server:.0}/{generator:.0}%")
+        });
+        row([
+            contestant.name,
+            contestant.reply.describe(),
+            &thousands(outcome.rate()),
+            &millis(outcome.percentile(0.50)),
+            &millis(outcome.percentile(0.99)),
+            &ratio,
+            &cpu,
+            &busy,
+        ]);
     }
 }
 // ANCHOR_END: table
@@ -415,21 +491,32 @@ fn hold(entrant: &Entrant, args: &Args) -> anyhow::Result<()> {
         thousands(args.hold as f64),
         args.hold_round_trips
     );
-    let outcome = load::run(
-        server.addr(),
-        args.hold,
-        entrant.contestant.reply,
-        Stop::RoundTrips(args.hold_round_trips),
-    )
+    let outcome = load::run(&Plan {
+        addr: server.addr(),
+        busy: args.hold,
+        idle: 0,
+        reply: entrant.contestant.reply,
+        stop: Stop::RoundTrips(args.hold_round_trips),
+        server_pid: Some(server.pid()),
+    })
     .with_context(|| format!("{name} with {} connections", args.hold))?;
     println!(
-        "  held: connected in {:.2} s; {} round trips, every echo checked, in {:.2} s ({}/s); p50 {}, p99 {}",
+        "  held: all connected in {:.2} s; {} round trips, every echo checked, in {:.2} s",
         outcome.connecting.as_secs_f64(),
         thousands(outcome.round_trips as f64),
         outcome.window.as_secs_f64(),
+    );
+    println!(
+        "  {} round trips/s, p50 {}, p99 {}, server CPU {} per round trip",
         thousands(outcome.rate()),
         millis(outcome.percentile(0.50)),
         millis(outcome.percentile(0.99)),
+        outcome
+            .server_cpu_per_round_trip()
+            .map_or("-".into(), |cpu| format!(
+                "{:.1} µs",
+                cpu.as_secs_f64() * 1e6
+            )),
     );
     Ok(())
 }

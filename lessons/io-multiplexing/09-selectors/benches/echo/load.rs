@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -84,12 +85,41 @@ pub struct Outcome {
     pub connecting: Duration,
     /// The time of each counted round trip, in nanoseconds, sorted.
     pub latencies: Vec<u64>,
+    /// CPU time the server and the load generator used in the measured
+    /// window (Linux only: None elsewhere).
+    pub cpu: Option<Cpu>,
+}
+
+/// CPU time used during a measured window.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpu {
+    pub server: Duration,
+    pub client: Duration,
 }
 
 impl Outcome {
     /// Round trips per second.
     pub fn rate(&self) -> f64 {
         self.round_trips as f64 / self.window.as_secs_f64().max(1e-9)
+    }
+
+    /// The server's CPU time per round trip: how much work one round trip
+    /// costs it, which depends far less on how busy the machine is than
+    /// the throughput does.
+    pub fn server_cpu_per_round_trip(&self) -> Option<Duration> {
+        let cpu = self.cpu?;
+        Some(cpu.server.div_f64(self.round_trips.max(1) as f64))
+    }
+
+    /// How much of the window the server and the load generator spent on a
+    /// CPU, in percent. A side near 100% is the bottleneck.
+    pub fn busy(&self) -> Option<(f64, f64)> {
+        let cpu = self.cpu?;
+        let window = self.window.as_secs_f64().max(1e-9);
+        Some((
+            100.0 * cpu.server.as_secs_f64() / window,
+            100.0 * cpu.client.as_secs_f64() / window,
+        ))
     }
 
     /// The latency below which a fraction `q` of round trips stayed.
@@ -119,26 +149,80 @@ struct Conn {
     finished: bool,
 }
 
+/// Reads how much CPU time the server process and this thread have used,
+/// from the kernel's scheduler statistics (`/proc/PID/schedstat`, whose
+/// first number is nanoseconds spent running).
+struct CpuClock {
+    server: PathBuf,
+}
+
+impl CpuClock {
+    fn new(server_pid: Option<u32>) -> Option<Self> {
+        let server = PathBuf::from(format!("/proc/{}/schedstat", server_pid?));
+        let clock = CpuClock { server };
+        clock.read().map(|_| clock)
+    }
+
+    fn read(&self) -> Option<(Duration, Duration)> {
+        let on_cpu = |path: &std::path::Path| -> Option<Duration> {
+            let text = std::fs::read_to_string(path).ok()?;
+            let nanos = text.split_whitespace().next()?.parse().ok()?;
+            Some(Duration::from_nanos(nanos))
+        };
+        Some((
+            on_cpu(&self.server)?,
+            on_cpu(std::path::Path::new("/proc/thread-self/schedstat"))?,
+        ))
+    }
+}
+
 /// How long to wait for the last replies after the measured window (or,
 /// for counted runs, at all) before calling the server stuck.
 const STUCK_AFTER: Duration = Duration::from_secs(60);
 
 // ANCHOR: run
-/// Opens `connections` connections to `addr` and drives them until `stop`.
-pub fn run(
-    addr: SocketAddr,
-    connections: usize,
-    reply: Reply,
-    stop: Stop,
-) -> anyhow::Result<Outcome> {
+/// One run of the load generator.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// The server.
+    pub addr: SocketAddr,
+    /// Connections that make round trips.
+    pub busy: usize,
+    /// Connections opened first and left silent, as idle keep-alive
+    /// clients are: a server must watch them, though they never speak.
+    pub idle: usize,
+    /// What the server answers.
+    pub reply: Reply,
+    /// When to stop.
+    pub stop: Stop,
+    /// The server's process id, to measure the CPU time it uses.
+    pub server_pid: Option<u32>,
+}
+
+/// Opens the plan's connections and drives the busy ones until it says
+/// stop.
+pub fn run(plan: &Plan) -> anyhow::Result<Outcome> {
+    let Plan {
+        addr,
+        busy,
+        idle,
+        reply,
+        stop,
+        server_pid,
+    } = *plan;
+    let clock = CpuClock::new(server_pid);
     let mut poll = Poll::new()?;
     let started = Instant::now();
-    let mut conns = Vec::with_capacity(connections);
-    for i in 0..connections {
-        // Plain blocking connects, one after the other: simple, and the
-        // server's listen queue absorbs the burst.
-        let stream = StdTcpStream::connect(addr)
-            .with_context(|| format!("connection {i} of {connections} to {addr}"))?;
+    // Plain blocking connects, one after the other: simple, and the
+    // server's listen queue absorbs the burst.
+    let connect = |i: usize| {
+        StdTcpStream::connect(addr)
+            .with_context(|| format!("connection {i} of {} to {addr}", idle + busy))
+    };
+    let _idle = (0..idle).map(connect).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut conns = Vec::with_capacity(busy);
+    for i in 0..busy {
+        let stream = connect(idle + i)?;
         stream.set_nodelay(true)?;
         stream.set_nonblocking(true)?;
         let mut stream = TcpStream::from_std(stream);
@@ -169,7 +253,10 @@ pub fn run(
     let mut latencies = Vec::new();
     let mut round_trips = 0u64;
     let mut last_completion = begin;
-    let mut active = connections;
+    let mut active = busy;
+    // CPU times when the measured window opened and closed.
+    let mut cpu_from = None;
+    let mut cpu_until = None;
 
     for (i, conn) in conns.iter_mut().enumerate() {
         send_next(conn, i, reply).with_context(|| format!("connection {i}"))?;
@@ -178,6 +265,12 @@ pub fn run(
     let mut buf = [0u8; 4096];
     while active > 0 {
         let now = Instant::now();
+        if cpu_from.is_none() && now >= measure_from {
+            cpu_from = clock.as_ref().and_then(CpuClock::read);
+        }
+        if cpu_until.is_none() && measure_until.is_some_and(|until| now >= until) {
+            cpu_until = clock.as_ref().and_then(CpuClock::read);
+        }
         if now > give_up {
             bail!(
                 "{active} connections still wait for a reply after {} s",
@@ -240,6 +333,16 @@ pub fn run(
             }
         }
     }
+    if cpu_until.is_none() {
+        cpu_until = clock.as_ref().and_then(CpuClock::read);
+    }
+    let cpu = match (cpu_from, cpu_until) {
+        (Some((server0, client0)), Some((server1, client1))) => Some(Cpu {
+            server: server1.saturating_sub(server0),
+            client: client1.saturating_sub(client0),
+        }),
+        _ => None,
+    };
     latencies.sort_unstable();
     let window = match measure_until {
         Some(until) => until - measure_from,
@@ -250,6 +353,7 @@ pub fn run(
         window,
         connecting,
         latencies,
+        cpu,
     })
 }
 // ANCHOR_END: run
