@@ -409,13 +409,14 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// test process however that ends (`PR_SET_PDEATHSIG`).
 ///
 /// ```no_run
-/// # use std::process::Command;
-/// let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-/// command.args(["--listen", "127.0.0.1:0"]);
-/// # let mut command = Command::new("true");
-/// let server = support::testkit::ServerProcess::start(command).unwrap();
-/// let stream = std::net::TcpStream::connect(server.addr()).unwrap();
+/// # fn example(server_binary: &std::path::Path) -> std::io::Result<()> {
+/// let mut command = std::process::Command::new(server_binary);
+/// command.args(["--listen", "127.0.0.1:0", "--quiet"]);
+/// let server = support::testkit::ServerProcess::start(command)?;
+/// let stream = std::net::TcpStream::connect(server.addr())?;
 /// # drop(stream);
+/// # Ok(())
+/// # }
 /// ```
 pub struct ServerProcess {
     /// The running server.

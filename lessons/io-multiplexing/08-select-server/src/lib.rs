@@ -382,7 +382,7 @@ pub fn run_client(
     for _ in 0..sockets {
         let stream = TcpStream::connect(target).with_context(|| {
             format!(
-                "cannot connect to {target}: is the server running? (just run lesson-08 server)"
+                "cannot connect to {target} (start the server first: just run lesson-08 server)"
             )
         })?;
         stream.set_read_timeout(Some(REPLY_TIMEOUT))?;

@@ -5,10 +5,11 @@
 //! throwaway `redis-server` as the anchor, a C event loop that the whole
 //! industry knows (inline `PING`, answered `+PONG`). One load generator
 //! ([`load`]) drives them all, one after the other, in the same run, at 50
-//! and at 1,000 concurrent connections, and prints round trips per second,
-//! median (p50) and 99th-percentile (p99) latency, and each server's ratio
-//! to Redis. Then lesson 09 must hold 10,000 connections, every echo
-//! checked.
+//! and at 1,000 concurrent connections, then with 50 busy and 950 idle
+//! ones, and prints round trips per second, median (p50) and
+//! 99th-percentile (p99) latency, each server's ratio to Redis, and its CPU
+//! time per round trip. Then lesson 09 must hold 10,000 connections, every
+//! echo checked.
 //!
 //! ```text
 //! just bench echo
@@ -188,7 +189,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .max(args.connections.first().copied().unwrap_or(0) + args.idle);
     let raised = support::fdlimit::raise_to(most as u64 + 100)
         .map_err(|error| anyhow::anyhow!("{error}"))?;
-    println!("The echo arena. Connections generator: {raised}.");
+    println!("The echo arena. Load generator: {raised}.");
 
     let entrants: Vec<Entrant> = CONTESTANTS
         .iter()
