@@ -138,6 +138,7 @@ pub struct Bench {
 pub const BENCHES: &[Bench] = &[
     Bench { name: "rpc", lesson: 26, target: "rpc", about: "10 agents x 100 tasks: tasks/s, p50/p99 from run to the last result, all checked" },
     Bench { name: "redis", lesson: 23, target: "redis", about: "SET rate per round trip and pipelined, next to redis-benchmark -c 1 (-P 16)" },
+    Bench { name: "echo", lesson: 9, target: "echo", about: "The echo arena: lessons 05, 08, 09 and redis-server under one load generator" },
 ];
 
 impl Bench {

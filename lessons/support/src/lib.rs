@@ -14,12 +14,18 @@
 //! - **Throwaway brokers for tests** (feature `testkit`, for dev-dependencies
 //!   only): real `redis-server` and `rabbitmq-server` processes on free ports,
 //!   in temporary directories, stopped when the test ends. See [`testkit`].
+//! - **Room for many sockets.** [`fdlimit`] raises the open-file limit for
+//!   the lessons that hold thousands of connections (07–09, the echo arena),
+//!   and [`net::bind`] gives their listeners a listen queue deep enough for
+//!   a thousand clients arriving at once.
 //!
 //! Lessons put it in their `Cargo.toml` as `support.workspace = true`, and in
 //! `[dev-dependencies]` with `features = ["testkit"]`.
 
 pub mod amqp;
 mod error;
+pub mod fdlimit;
+pub mod net;
 pub mod redis;
 #[cfg(feature = "testkit")]
 pub mod testkit;

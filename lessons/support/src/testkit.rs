@@ -19,6 +19,10 @@
 //! names of its own ([`unique_name`]). A test that stops or kills its broker
 //! starts a private one with [`RabbitMq::start`].
 //!
+//! [`ServerProcess`] runs a lesson's own server binary under the same rules
+//! (killed on drop, dies with the test), and reads back the address from
+//! its `listening on ADDR` line, so tests and benchmarks can pass port 0.
+//!
 //! ```no_run
 //! let rabbit = support::testkit::shared_rabbitmq();
 //! let queue = support::testkit::unique_name("hello");
@@ -101,6 +105,11 @@ impl RedisServer {
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Its process id (benchmarks read its CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.process.pid as u32
     }
 
     /// Kills the server at once, as a crash would.
@@ -467,6 +476,182 @@ impl NodeSetup {
 }
 
 // ---------------------------------------------------------------------------
+// A lesson's own server binary
+// ---------------------------------------------------------------------------
+
+/// How long a lesson server may take to print its `listening on` line.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A lesson's server binary, running as a child process: started with
+/// `--listen 127.0.0.1:0` (or whatever the command says), its address read
+/// back from its first line of stdout, `listening on ADDR`, as every server
+/// in the course prints it.
+///
+/// Its later stdout lines are kept for [`ServerProcess::wait_for_line`]
+/// (a pipe that nobody reads would fill up and stall the server); its stderr
+/// is kept for error messages. It is killed when dropped, and dies with the
+/// test process however that ends (`PR_SET_PDEATHSIG`).
+///
+/// ```no_run
+/// # fn example(server_binary: &std::path::Path) -> std::io::Result<()> {
+/// let mut command = std::process::Command::new(server_binary);
+/// command.args(["--listen", "127.0.0.1:0", "--quiet"]);
+/// let server = support::testkit::ServerProcess::start(command)?;
+/// let stream = std::net::TcpStream::connect(server.addr())?;
+/// # drop(stream);
+/// # Ok(())
+/// # }
+/// ```
+pub struct ServerProcess {
+    /// The running server.
+    child: Child,
+    /// Where it listens, from its first line.
+    addr: SocketAddr,
+    /// Its stdout after the first line, one line per message.
+    lines: Mutex<mpsc::Receiver<String>>,
+    /// Everything it wrote to stderr so far.
+    stderr: std::sync::Arc<Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Starts `command` and waits for its `listening on ADDR` line.
+    pub fn start(mut command: Command) -> io::Result<Self> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        die_with_parent(&mut command);
+        let mut child = spawn_from_spawner(command)?;
+        let stderr = std::sync::Arc::new(Mutex::new(String::new()));
+        if let Some(mut pipe) = child.stderr.take() {
+            let stderr = stderr.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                    if let Ok(mut text) = stderr.lock() {
+                        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            });
+        }
+        let (send, lines) = mpsc::channel();
+        if let Some(pipe) = child.stdout.take() {
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if send.send(line).is_err() {
+                        // Nobody listens any more: keep draining the pipe so
+                        // the server never blocks on a full one.
+                        continue;
+                    }
+                }
+            });
+        }
+        let first = lines.recv_timeout(LISTEN_TIMEOUT);
+        let mut server = ServerProcess {
+            child,
+            addr: loopback(0),
+            lines: Mutex::new(lines),
+            stderr,
+        };
+        let first = match first {
+            Ok(line) => line,
+            Err(_) => return Err(server.failure("did not print `listening on ADDR`")),
+        };
+        server.addr = first
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.trim().parse().ok())
+            .ok_or_else(|| {
+                server.failure(&format!("printed {first:?} first, not `listening on ADDR`"))
+            })?;
+        Ok(server)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for a line of stdout that contains `needle`,
+    /// and returns it. Lines before it are consumed.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> io::Result<String> {
+        let deadline = Instant::now() + timeout;
+        let lines = self
+            .lines
+            .lock()
+            .map_err(|_| io::Error::other("a test thread panicked while reading lines"))?;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Ok(line),
+                Ok(_) => continue,
+                Err(_) => return Err(self.failure(&format!("printed no line with {needle:?}"))),
+            }
+        }
+    }
+
+    /// What it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// An error naming what went wrong, with its exit status and stderr.
+    fn failure(&self, what: &str) -> io::Error {
+        // Give the stderr reader a moment to collect the last words of a
+        // server that just died.
+        std::thread::sleep(POLL_INTERVAL);
+        io::Error::other(format!(
+            "the server (pid {}) {what}. Its stderr:\n{}",
+            self.child.id(),
+            self.stderr()
+        ))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes the child die when this process dies (Linux), however it ends.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: only async-signal-safe system calls run between fork and
+        // exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+// ---------------------------------------------------------------------------
 // Shared instances
 // ---------------------------------------------------------------------------
 
@@ -550,35 +735,10 @@ impl Guarded {
             use std::os::unix::process::CommandExt;
             // Its own group, so that killing it also kills what it started.
             command.process_group(0);
-            #[cfg(target_os = "linux")]
-            {
-                let parent = std::process::id() as libc::pid_t;
-                // SAFETY: only async-signal-safe system calls run between
-                // fork and exec.
-                unsafe {
-                    command.pre_exec(move || {
-                        // Die with the test process, however it ends.
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                        // The parent may have died before prctl took effect.
-                        if libc::getppid() != parent {
-                            libc::_exit(1);
-                        }
-                        Ok(())
-                    });
-                }
-            }
         }
-        let (reply, answer) = mpsc::channel();
-        spawner()
-            .lock()
-            .map_err(|_| io::Error::other("the testkit spawner thread died"))?
-            .send((command, reply))
-            .map_err(|_| io::Error::other("the testkit spawner thread died"))?;
-        let child = answer
-            .recv()
-            .map_err(|_| io::Error::other("the testkit spawner thread died"))??;
+        // Die with the test process, however it ends.
+        die_with_parent(&mut command);
+        let child = spawn_from_spawner(command)?;
         let pid = child.id() as i32;
         Ok(Guarded { child, pid })
     }
@@ -632,6 +792,18 @@ fn kill_group(pid: i32, signal: i32) {
 /// must live until the binary exits, so all children come from this one
 /// thread, which lives as long as the process.
 type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Spawns `command` from the spawner thread (see [`spawner`]).
+fn spawn_from_spawner(command: Command) -> io::Result<Child> {
+    let died = || io::Error::other("the testkit spawner thread died");
+    let (reply, answer) = mpsc::channel();
+    spawner()
+        .lock()
+        .map_err(|_| died())?
+        .send((command, reply))
+        .map_err(|_| died())?;
+    answer.recv().map_err(|_| died())?
+}
 
 fn spawner() -> &'static Mutex<mpsc::Sender<SpawnRequest>> {
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
