@@ -41,8 +41,10 @@ fn main() -> ExitCode {
         }
     };
     println!("listening on {addr}");
-    println!("try: curl http://{addr}/delay/800/bytes/200000 | wc -c");
     let _ = std::io::stdout().flush();
+    // Hints go to stderr: whoever reads our stdout may stop after the
+    // first line.
+    eprintln!("try: curl http://{addr}/delay/800/bytes/200000 | wc -c");
     match serve(listener) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
