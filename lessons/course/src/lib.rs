@@ -105,6 +105,7 @@ pub struct Bench {
 /// accept and ignore.
 #[rustfmt::skip]
 pub const BENCHES: &[Bench] = &[
+    Bench { name: "coroutines", lesson: 3, target: "coroutines", about: "10,000 threads, 100,000 may coroutines, 1,000,000 tokio tasks: time and memory per unit" },
 ];
 
 impl Bench {
