@@ -107,7 +107,9 @@ impl Stage {
     }
 
     /// `gevent.sleep(0)`: "I could go on, but let the others run first."
-    /// The coroutine goes to the back of the run queue, ready to run.
+    /// The coroutine goes to the back of its worker's queue of ready
+    /// coroutines. (Freshly spawned ones wait in a separate queue that the
+    /// worker only looks at when that one is empty; the chapter says more.)
     fn yield_now(&self, lane: &str) {
         self.timeline
             .time(lane, Activity::Ready, may::coroutine::yield_now);
