@@ -175,7 +175,11 @@ fn parent(args: &Args) -> ExitCode {
         let result = match output {
             Ok(output) if output.status.success() => {
                 // Notes a contestant printed (such as may's waves).
-                notes.extend(String::from_utf8_lossy(&output.stderr).lines().map(str::to_string));
+                notes.extend(
+                    String::from_utf8_lossy(&output.stderr)
+                        .lines()
+                        .map(str::to_string),
+                );
                 String::from_utf8_lossy(&output.stdout)
                     .lines()
                     .find_map(Measurement::from_line)
@@ -226,17 +230,26 @@ fn report(results: &[(Kind, Result<Measurement, String>)]) -> ExitCode {
             .find(|(kind, _)| *kind == wanted)
             .and_then(|(_, r)| r.as_ref().ok())
     };
-    if let (Some(threads), Some(coroutines), Some(tasks)) =
-        (find(Kind::Threads), find(Kind::Coroutines), find(Kind::Tasks))
-    {
+    if let (Some(threads), Some(coroutines), Some(tasks)) = (
+        find(Kind::Threads),
+        find(Kind::Coroutines),
+        find(Kind::Tasks),
+    ) {
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
         println!();
         println!("cheaper than a thread, per unit:  time      CPU   memory");
-        for (m, name, target) in [(coroutines, "may coroutine", 10.0), (tasks, "tokio task", 100.0)] {
+        for (m, name, target) in [
+            (coroutines, "may coroutine", 10.0),
+            (tasks, "tokio task", 100.0),
+        ] {
             let time_ratio = ratio(threads.time_per_unit(), m.time_per_unit());
             let cpu_ratio = ratio(threads.cpu_per_unit(), m.cpu_per_unit());
             let memory_ratio = threads.bytes_per_unit() / m.bytes_per_unit().max(1.0);
-            let verdict = if time_ratio >= target { "met" } else { "NOT met" };
+            let verdict = if time_ratio >= target {
+                "met"
+            } else {
+                "NOT met"
+            };
             println!(
                 "  {name:<15} {time_ratio:>13.1}x {cpu_ratio:>7.1}x {memory_ratio:>7.1}x   (target: time {target}x or more: {verdict})"
             );
@@ -420,7 +433,9 @@ fn coroutines(count: usize, stack_kib: usize) -> Result<Measurement, String> {
         }
         Ok(())
     });
-    waves.join().map_err(|_| "the spawning coroutine panicked")??;
+    waves
+        .join()
+        .map_err(|_| "the spawning coroutine panicked")??;
     Ok(Measurement {
         units: count,
         live: wave,
@@ -438,7 +453,8 @@ fn live_coroutines_that_fit() -> usize {
         .ok()
         .and_then(|text| text.trim().parse().ok())
         .unwrap_or(65_530);
-    let in_use = std::fs::read_to_string("/proc/self/maps").map_or(1_000, |maps| maps.lines().count());
+    let in_use =
+        std::fs::read_to_string("/proc/self/maps").map_or(1_000, |maps| maps.lines().count());
     let free = limit.saturating_sub(in_use + 2_000) / 2;
     // Round down to a thousand, for a readable table.
     (free / 1_000 * 1_000).max(1_000)

@@ -142,7 +142,8 @@ pub fn func3(stage: Stage) {
 // ANCHOR: spawn_three
 /// `gevent.joinall([gevent.spawn(foo), gevent.spawn(bar), gevent.spawn(func3)])`.
 pub fn spawn_three(stage: &Stage) -> Result<()> {
-    let bodies: [(&str, fn(Stage)); 3] = [("foo", foo), ("bar", bar), ("func3", func3)];
+    type Body = fn(Stage);
+    let bodies: [(&str, Body); 3] = [("foo", foo), ("bar", bar), ("func3", func3)];
     let mut handles = Vec::new();
     for (name, body) in bodies {
         let stage = stage.clone();

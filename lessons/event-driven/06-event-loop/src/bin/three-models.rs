@@ -4,6 +4,7 @@
 //! Every task computes, waits for IO, computes, waits, computes. Change the
 //! mix with `--compute-ms`, `--io-ms`, `--ios` and `--tasks`.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -48,7 +49,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let models: [(&str, fn(&Plan, _) -> _); 3] = [
+    /// Each model runs the plan against the service and returns its timeline.
+    type Model = fn(&Plan, SocketAddr) -> std::io::Result<Timeline>;
+    let models: [(&str, Model); 3] = [
         ("synchronous", synchronous),
         ("threads", threaded),
         ("event loop", event_loop),
