@@ -28,15 +28,24 @@ const MAX_REDIRECTS: usize = 5;
 /// The most a response head may take.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Each download coroutine's stack, in bytes. may's default (32 KiB) is
+/// plenty for plain HTTP, but not for https: loading the system's root
+/// certificates for TLS overflows it. Only the pages a coroutine touches
+/// take memory, so a roomy stack costs little.
+pub const STACK_BYTES: usize = 256 * 1024;
+
 // ANCHOR: configure
 /// Sets up may before anything is spawned: `workers` threads run the
-/// coroutines (gevent has one), unpinned. Then starts the scheduler with an
-/// empty coroutine, so its start-up is not counted in the first run.
-/// Lesson 03 explains each setting.
+/// coroutines (gevent has one), unpinned, with stacks big enough for TLS.
+/// Then starts the scheduler with an empty coroutine, so its start-up is
+/// not counted in the first run. Lesson 03 explains the other settings.
 pub fn configure(workers: usize) {
+    // may counts stack sizes in machine words, not bytes.
+    let words = STACK_BYTES / size_of::<usize>();
     may::config()
         .set_workers(workers.max(1))
-        .set_worker_pin(false);
+        .set_stack_size(words);
+    may::config().set_worker_pin(false);
     // A coroutine that does nothing cannot panic, so the join cannot fail.
     let _ = may::go!(|| ()).join();
 }
@@ -263,8 +272,11 @@ fn get(connection: &mut Connection, url: &Url) -> Result<Response> {
         "GET {target} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: lesson-04-fetch\r\n\
          Accept: */*\r\nConnection: close\r\n\r\n"
     );
-    connection.write_all(request.as_bytes())?;
-    connection.flush()?;
+    // For https, the first write also runs the TLS handshake.
+    connection
+        .write_all(request.as_bytes())
+        .and_then(|()| connection.flush())
+        .map_err(|error| format!("sending the request: {error}"))?;
 
     // The head: read until the empty line that ends it.
     let mut buffer = vec![0u8; 16 * 1024];

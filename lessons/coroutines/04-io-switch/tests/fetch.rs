@@ -96,7 +96,17 @@ fn a_failing_url_does_not_stop_the_others(bin: &str) {
     let good = url(50, 4_321);
     let missing = format!("http://{}/no/such/page", server());
     let refused = refused_url();
-    let (output, stdout) = run(bin, &[refused.clone(), good.clone(), missing.clone()]);
+    // https to a server that speaks plain HTTP: the TLS handshake fails.
+    // (It also proves that TLS is set up: a missing crypto provider or a
+    // coroutine stack too small for rustls would crash instead.)
+    let not_tls = format!("https://{}/delay/10/bytes/10", server());
+    let urls = [
+        refused.clone(),
+        good.clone(),
+        missing.clone(),
+        not_tls.clone(),
+    ];
+    let (output, stdout) = run(bin, &urls);
     assert!(
         !output.status.success(),
         "failures make the exit code non-zero"
@@ -106,19 +116,13 @@ fn a_failing_url_does_not_stop_the_others(bin: &str) {
         2,
         "{stdout}"
     );
-    assert_eq!(
-        stdout.matches(&format!("  FAILED {refused}: ")).count(),
-        2,
-        "{stdout}"
-    );
-    assert_eq!(
-        stdout.matches(&format!("  FAILED {missing}: ")).count(),
-        2,
-        "{stdout}"
-    );
+    for failing in [&refused, &missing, &not_tls] {
+        let row = format!("  FAILED {failing}: ");
+        assert_eq!(stdout.matches(&row).count(), 2, "{row}\n{stdout}");
+    }
     assert!(stdout.contains("404"), "{stdout}");
     assert!(stdout.contains("refused"), "{stdout}");
-    assert!(stdout.contains("(4321 bytes, 2 failed)"), "{stdout}");
+    assert!(stdout.contains("(4321 bytes, 3 failed)"), "{stdout}");
 }
 
 #[test]
