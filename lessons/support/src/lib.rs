@@ -11,6 +11,9 @@
 //!   [`redis::connect`] turn it into a [`ConnectError`] that names the address
 //!   that was tried (password hidden) and says how to start the brokers,
 //!   instead of a panic trace.
+//! - **A timeline printer** ([`timeline`]): lessons 03 and 06 record who ran
+//!   when and who waited, and draw it as text, so the difference between
+//!   running tasks one by one and at once is visible at a glance.
 //! - **Throwaway brokers for tests** (feature `testkit`, for dev-dependencies
 //!   only): real `redis-server` and `rabbitmq-server` processes on free ports,
 //!   in temporary directories, stopped when the test ends. See [`testkit`].
@@ -29,6 +32,7 @@ pub mod net;
 pub mod redis;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod timeline;
 
 pub use error::{ConnectError, redact};
 

@@ -1,0 +1,72 @@
+//! Ten tasks that each wait half a second, first one after another, then all
+//! at once: `just run lesson-03 sync-vs-async`.
+//!
+//! `--tasks` and `--delay-ms` change the numbers; the last lines give the
+//! two times and their ratio.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use lesson_03_gevent::{Result, asynchronous, configure, synchronous};
+use support::timeline::format_duration;
+
+/// The same waiting tasks run one by one and concurrently, timed.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// How many tasks.
+    #[arg(long, default_value_t = 10)]
+    tasks: usize,
+    /// How long each task waits, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    delay_ms: u64,
+    /// Worker threads that run coroutines (gevent has one).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Width of the timelines, in characters.
+    #[arg(long, default_value_t = 60)]
+    width: usize,
+}
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    let args = Args::parse();
+    configure(args.workers);
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let delay = Duration::from_millis(args.delay_ms);
+    let n = args.tasks;
+
+    println!("Synchronous: {n} tasks, one after another");
+    let (sequential, timeline) = synchronous(n, delay)?;
+    println!("  all done in {}\n", format_duration(sequential));
+    print!("{}", timeline.render(args.width));
+
+    println!("\nAsynchronous: {n} tasks spawned at once, then joined");
+    let (concurrent, timeline) = asynchronous(n, delay)?;
+    println!("  all done in {}\n", format_duration(concurrent));
+    print!("{}", timeline.render(args.width));
+
+    println!();
+    println!("sequential: {} ms", sequential.as_millis());
+    println!("concurrent: {} ms", concurrent.as_millis());
+    println!(
+        "sequential / concurrent = {:.2} (at most {n}: the waits no longer add up)",
+        sequential.as_secs_f64() / concurrent.as_secs_f64()
+    );
+    println!(
+        "concurrent / one delay  = {:.2} (at least 1: all the waits overlap)",
+        concurrent.as_secs_f64() / delay.as_secs_f64().max(f64::EPSILON)
+    );
+    Ok(())
+}
+// ANCHOR_END: main
