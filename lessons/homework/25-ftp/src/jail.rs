@@ -214,7 +214,10 @@ mod tests {
         std::os::unix::fs::symlink("/nowhere/at/all", root.path().join("dangling")).unwrap();
         let jail = Jail::new(root.path()).unwrap();
 
-        assert!(matches!(jail.resolve("/out/secret"), Err(JailError::Outside)));
+        assert!(matches!(
+            jail.resolve("/out/secret"),
+            Err(JailError::Outside)
+        ));
         assert!(matches!(jail.resolve("/out"), Err(JailError::Outside)));
         assert!(matches!(jail.entry("/out/new"), Err(JailError::Outside)));
         assert!(matches!(jail.entry("/dangling"), Err(JailError::Outside)));

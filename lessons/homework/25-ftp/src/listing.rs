@@ -49,10 +49,7 @@ pub fn facts(meta: &Metadata, writable: bool) -> String {
     } else {
         // r: may RETR; a, d, f, w: may APPE, DELE, rename, STOR over it.
         let perm = if writable { "radfw" } else { "r" };
-        format!(
-            "type=file;size={};modify={modify};perm={perm};",
-            meta.len()
-        )
+        format!("type=file;size={};modify={modify};perm={perm};", meta.len())
     }
 }
 // ANCHOR_END: facts
@@ -85,7 +82,11 @@ fn mode_bits(meta: &Metadata) -> u32 {
 
 #[cfg(not(unix))]
 fn mode_bits(meta: &Metadata) -> u32 {
-    if meta.permissions().readonly() { 0o444 } else { 0o644 }
+    if meta.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    }
 }
 
 /// `YYYYMMDDHHMMSS` in UTC, as MDTM and the `modify` fact want.
@@ -106,9 +107,7 @@ fn ls_time(time: SystemTime, now: SystemTime) -> String {
     let civil = Civil::from(time);
     let month = MONTHS[usize::from(civil.month - 1)];
     let half_year = Duration::from_secs(183 * 24 * 3600);
-    let recent = now
-        .duration_since(time)
-        .is_ok_and(|age| age < half_year);
+    let recent = now.duration_since(time).is_ok_and(|age| age < half_year);
     if recent {
         format!(
             "{month} {:>2} {:02}:{:02}",

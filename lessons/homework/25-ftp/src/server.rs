@@ -89,6 +89,8 @@ pub struct Server {
     /// Sockets owed a turn without an event (they stopped early for
     /// fairness, or something they wait for happened inside the server).
     again: Vec<Token>,
+    /// Sockets owed a turn at a given time (an upload's grace period).
+    timers: Vec<(Instant, Token)>,
     /// When idle sessions were last looked for.
     last_sweep: Instant,
 }
@@ -110,6 +112,7 @@ impl Server {
             next_id: 1,
             scratch: vec![0; CHUNK],
             again: Vec::new(),
+            timers: Vec::new(),
             last_sweep: Instant::now(),
         })
     }
@@ -124,12 +127,17 @@ impl Server {
     /// ready socket, handle what is owed a turn, close idle sessions.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let tick = (self.config.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let tick =
+            (self.config.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         loop {
             let owed = mem::take(&mut self.again);
             // With turns owed, only look at what is ready now; otherwise
-            // sleep until something is, or until the next idle check.
-            let timeout = if owed.is_empty() { tick } else { Duration::ZERO };
+            // sleep until something is, the next timer, or the idle check.
+            let timeout = match (owed.is_empty(), self.next_timer()) {
+                (false, _) => Duration::ZERO,
+                (true, Some(at)) => at.saturating_duration_since(Instant::now()).min(tick),
+                (true, None) => tick,
+            };
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -142,6 +150,9 @@ impl Server {
             for token in owed {
                 self.dispatch(token, now);
             }
+            for token in self.due_timers(now) {
+                self.dispatch(token, now);
+            }
             if now.duration_since(self.last_sweep) >= tick {
                 self.last_sweep = now;
                 self.close_idle(now);
@@ -150,6 +161,17 @@ impl Server {
                 self.accept(now);
             }
         }
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        self.timers.iter().map(|(at, _)| *at).min()
+    }
+
+    /// Removes and returns the timers that are due.
+    fn due_timers(&mut self, now: Instant) -> Vec<Token> {
+        let (due, later) = self.timers.drain(..).partition(|(at, _)| *at <= now);
+        self.timers = later;
+        due.into_iter().map(|(_, token)| token).collect::<Vec<_>>()
     }
 
     /// Sends one readiness (or owed turn) to whoever it is for. The handler
@@ -171,6 +193,7 @@ impl Server {
             config: &self.config,
             scratch: &mut self.scratch,
             again: &mut self.again,
+            timers: &mut self.timers,
             now,
         };
         let status = match role {
@@ -205,7 +228,7 @@ impl Server {
                     self.config.max_connections
                 );
                 let _ = stream.write(text.as_bytes());
-                println!("refused {peer}: {} sessions already", self.sessions.len());
+                println!("refused {peer}: {} open already", self.sessions.len());
                 continue;
             }
             let id = self.next_id;
@@ -215,12 +238,12 @@ impl Server {
                 config: &self.config,
                 scratch: &mut self.scratch,
                 again: &mut self.again,
+                timers: &mut self.timers,
                 now,
             };
             match Session::new(id, stream, peer, &mut ctx) {
                 Ok(session) => {
                     self.sessions.insert(id, session);
-                    println!("[#{id}] {peer} connected ({} sessions)", self.sessions.len());
                 }
                 Err(e) => tracing::warn!("cannot set up a session for {peer}: {e}"),
             }
@@ -249,7 +272,7 @@ impl Server {
     fn close(&mut self, id: u64) {
         if let Some(session) = self.sessions.remove(&id) {
             session.close(self.poll.registry());
-            println!("[#{id}] closed ({} sessions)", self.sessions.len());
+            println!("[#{id}] closed ({} open)", self.sessions.len());
         }
     }
 }

@@ -57,6 +57,10 @@ const OUTBOX_LIMIT: usize = 64 * 1024;
 /// Commands run per turn before the loop serves the other sessions.
 const COMMANDS_PER_TURN: usize = 32;
 
+/// How long a finished upload waits before it is named, to tell a client
+/// that finished from one that was killed (see `Session::end_of_data`).
+pub const UPLOAD_GRACE: Duration = Duration::from_millis(20);
+
 /// Wrong passwords tolerated on one connection before it is closed.
 pub const MAX_LOGIN_FAILURES: u32 = 3;
 
@@ -94,12 +98,15 @@ pub fn untoken(token: Token) -> Option<(u64, Role)> {
 
 /// What a handler needs from the loop: the registry to (de)register
 /// sockets, the configuration, the one chunk buffer every transfer shares,
-/// and the list of sockets owed another turn without an event.
+/// the sockets owed another turn without an event, and turns wanted later.
 pub struct Ctx<'a> {
     pub registry: &'a Registry,
     pub config: &'a Config,
     pub scratch: &'a mut [u8],
+    /// Tokens to serve again as soon as possible.
     pub again: &'a mut Vec<Token>,
+    /// Tokens to serve again at a given time.
+    pub timers: &'a mut Vec<(Instant, Token)>,
     pub now: Instant,
 }
 
@@ -138,6 +145,9 @@ pub enum Data {
     Waiting(TcpListener, Transfer),
     /// Bytes are moving.
     Transferring(TcpStream, Transfer),
+    /// An upload's data connection has ended; the upload is named when the
+    /// grace period ending at the `Instant` is over (see `end_of_data`).
+    Settling(Transfer, Instant),
 }
 
 /// A transfer that has been asked for, and what the log says about it.
@@ -227,6 +237,7 @@ impl Session {
             last_active: ctx.now,
             verbose: ctx.config.verbose,
         };
+        println!("[#{id}] {peer} connected");
         session.reply(Reply::new(220, "lesson-25 FTP server ready"));
         ctx.again.push(token(id, Role::Control));
         Ok(session)
@@ -252,7 +263,10 @@ impl Session {
 
     /// Whether a transfer command is running (so other commands wait).
     pub fn transferring(&self) -> bool {
-        matches!(self.data, Data::Waiting(..) | Data::Transferring(..))
+        matches!(
+            self.data,
+            Data::Waiting(..) | Data::Transferring(..) | Data::Settling(..)
+        )
     }
 
     /// Whether a data connection is offered (PASV/EPSV done, connected or
@@ -445,11 +459,13 @@ impl Session {
     // ANCHOR_END: on_passive
 
     // ANCHOR: on_data
-    /// The data connection is ready, or the loop owes it a turn: move the
-    /// next chunks of the transfer.
+    /// The data connection is ready, the loop owes it a turn, or a
+    /// finished upload's grace period is over.
     pub fn on_data(&mut self, ctx: &mut Ctx) -> Status {
-        let Data::Transferring(stream, transfer) = &mut self.data else {
-            return Status::Open; // connected, but no command yet
+        let (stream, transfer) = match &mut self.data {
+            Data::Transferring(stream, transfer) => (stream, transfer),
+            Data::Settling(_, until) if ctx.now >= *until => return self.complete_upload(ctx),
+            _ => return Status::Open, // connected but no command yet, or settling
         };
         self.last_active = ctx.now;
         match transfer.job.run(stream, ctx.scratch) {
@@ -458,7 +474,7 @@ impl Session {
                 ctx.again.push(token(self.id, Role::Data));
                 Status::Open
             }
-            Ok(Progress::Done) => self.finish_transfer(ctx),
+            Ok(Progress::Done) => self.end_of_data(ctx),
             Err(TransferError::Network(e)) => {
                 tracing::debug!(session = self.id, "data connection failed: {e}");
                 self.fail_data(ctx, 426, "Data connection lost; transfer aborted");
@@ -472,31 +488,62 @@ impl Session {
         }
     }
 
-    /// The transfer reached its end: close the data connection (for a
-    /// download, that is the end-of-file mark), name a finished upload, and
-    /// say 226.
-    fn finish_transfer(&mut self, ctx: &mut Ctx) -> Status {
+    /// The data connection reached its end. For a download or a listing
+    /// we closed it, and that closing is the client's end-of-file mark: the
+    /// transfer is complete. For an upload the *client* closed it, and that
+    /// is where FTP's stream mode is ambiguous: a client that sent its last
+    /// byte closes the connection, and so does a client that is killed half
+    /// way (its kernel closes its sockets; Linux even closes the data
+    /// connection before the control connection). The difference shows a
+    /// moment later: a killed client's control connection closes too. So a
+    /// finished upload settles for [`UPLOAD_GRACE`] before it is named.
+    fn end_of_data(&mut self, ctx: &mut Ctx) -> Status {
         let Data::Transferring(mut stream, transfer) = mem::take(&mut self.data) else {
             return Status::Open;
         };
         let _ = ctx.registry.deregister(&mut stream);
         drop(stream);
-        ctx.again.push(token(self.id, Role::Control)); // held commands go on
-        let bytes = transfer.job.bytes();
-        if let Job::Upload(upload) = transfer.job {
-            // End of file on the data connection means "done" only if the
-            // client is still there to hear the 226. If its control
-            // connection is closed too, it vanished mid-upload (killed,
-            // crashed): the upload is dropped, and deleted with it.
-            if self.control_closed() {
-                println!("[#{}] {}: client vanished, upload discarded", self.id, transfer.what);
-                return Status::Closed;
-            }
-            if let Err(e) = upload.commit() {
-                self.reply(Reply::new(451, format!("Could not store the file: {e}")));
-                return self.settle();
-            }
+        if matches!(transfer.job, Job::Upload(_)) {
+            let until = ctx.now + UPLOAD_GRACE;
+            ctx.timers.push((until, token(self.id, Role::Data)));
+            self.data = Data::Settling(transfer, until);
+            return Status::Open;
         }
+        self.log_transfer(&transfer);
+        self.reply(Reply::new(226, "Transfer complete"));
+        ctx.again.push(token(self.id, Role::Control)); // held commands go on
+        self.settle()
+    }
+
+    /// An upload's grace period is over: if the client is still there, give
+    /// the file its name and say 226; if it vanished, drop the upload (its
+    /// part file is deleted as it drops) and the session.
+    fn complete_upload(&mut self, ctx: &mut Ctx) -> Status {
+        let Data::Settling(transfer, _) = mem::take(&mut self.data) else {
+            return Status::Open;
+        };
+        if self.control_closed() {
+            println!(
+                "[#{}] {}: the client vanished, upload discarded",
+                self.id, transfer.what
+            );
+            return Status::Closed;
+        }
+        ctx.again.push(token(self.id, Role::Control)); // held commands go on
+        self.log_transfer(&transfer);
+        let Job::Upload(upload) = transfer.job else {
+            return Status::Open;
+        };
+        match upload.commit() {
+            Ok(()) => self.reply(Reply::new(226, "Transfer complete")),
+            Err(e) => self.reply(Reply::new(451, format!("Could not store the file: {e}"))),
+        }
+        self.settle()
+    }
+    // ANCHOR_END: on_data
+
+    fn log_transfer(&self, transfer: &Transfer) {
+        let bytes = transfer.job.bytes();
         let secs = transfer.started.elapsed().as_secs_f64();
         println!(
             "[#{}] {}: {bytes} bytes in {secs:.3} s ({})",
@@ -504,10 +551,7 @@ impl Session {
             transfer.what,
             rate(bytes, secs)
         );
-        self.reply(Reply::new(226, "Transfer complete"));
-        self.settle()
     }
-    // ANCHOR_END: on_data
 
     /// Ends the data connection and any transfer on it (an upload's part
     /// file is deleted as it drops), replying `code` if a transfer command
@@ -524,7 +568,7 @@ impl Session {
     /// Closes whatever data connection or passive port is open.
     pub fn close_data(&mut self, registry: &Registry) {
         match mem::take(&mut self.data) {
-            Data::None => {}
+            Data::None | Data::Settling(..) => {}
             Data::Listening(mut listener) | Data::Waiting(mut listener, _) => {
                 let _ = registry.deregister(&mut listener);
             }

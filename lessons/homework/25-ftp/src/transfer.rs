@@ -118,7 +118,11 @@ impl Download {
         self.end
     }
 
-    fn send(&mut self, stream: &mut TcpStream, scratch: &mut [u8]) -> Result<Progress, TransferError> {
+    fn send(
+        &mut self,
+        stream: &mut TcpStream,
+        scratch: &mut [u8],
+    ) -> Result<Progress, TransferError> {
         let mut budget = TURN;
         while self.offset < self.end {
             if budget == 0 {
@@ -226,7 +230,11 @@ impl Upload {
         })
     }
 
-    fn receive(&mut self, stream: &mut TcpStream, scratch: &mut [u8]) -> Result<Progress, TransferError> {
+    fn receive(
+        &mut self,
+        stream: &mut TcpStream,
+        scratch: &mut [u8],
+    ) -> Result<Progress, TransferError> {
         let mut budget = TURN;
         // First the bytes kept from the existing file, a chunk at a time,
         // before a single byte is read from the client (TCP holds them).
@@ -236,11 +244,15 @@ impl Upload {
                     return Ok(Progress::Again);
                 }
                 let want = (*left).min(scratch.len() as u64) as usize;
-                let read = source.read(&mut scratch[..want]).map_err(TransferError::Disk)?;
+                let read = source
+                    .read(&mut scratch[..want])
+                    .map_err(TransferError::Disk)?;
                 if read == 0 {
                     break; // it shrank meanwhile: keep what there was
                 }
-                self.file.write_all(&scratch[..read]).map_err(TransferError::Disk)?;
+                self.file
+                    .write_all(&scratch[..read])
+                    .map_err(TransferError::Disk)?;
                 *left -= read as u64;
                 budget = budget.saturating_sub(read as u64);
             }
@@ -255,7 +267,9 @@ impl Upload {
                 // connection is how it says "that was all".
                 Ok(0) => return Ok(Progress::Done),
                 Ok(n) => {
-                    self.file.write_all(&scratch[..n]).map_err(TransferError::Disk)?;
+                    self.file
+                        .write_all(&scratch[..n])
+                        .map_err(TransferError::Disk)?;
                     self.received += n as u64;
                     budget = budget.saturating_sub(n as u64);
                 }
@@ -308,7 +322,12 @@ pub struct Listing {
 
 impl Listing {
     /// A listing of the directory `dir`, names sorted.
-    pub fn directory(dir: PathBuf, format: Format, writable: bool, jail: Jail) -> io::Result<Listing> {
+    pub fn directory(
+        dir: PathBuf,
+        format: Format,
+        writable: bool,
+        jail: Jail,
+    ) -> io::Result<Listing> {
         let mut names: Vec<OsString> = fs::read_dir(&dir)?
             .filter_map(|entry| entry.ok().map(|entry| entry.file_name()))
             .collect();
@@ -326,7 +345,13 @@ impl Listing {
     }
 
     /// A listing of one file (`LIST notes.txt`), shown under `name`.
-    pub fn file(path: &Path, name: &str, format: Format, writable: bool, jail: Jail) -> io::Result<Listing> {
+    pub fn file(
+        path: &Path,
+        name: &str,
+        format: Format,
+        writable: bool,
+        jail: Jail,
+    ) -> io::Result<Listing> {
         let meta = fs::metadata(path)?;
         let line = listing::line(format, name, &meta, writable);
         Ok(Listing {

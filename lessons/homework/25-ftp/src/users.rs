@@ -198,7 +198,13 @@ mod tests {
     #[test]
     fn malformed_accounts_are_clear_errors() {
         let mut users = Users::new(Anonymous::ReadOnly);
-        assert!(users.add("nopassword").unwrap_err().0.contains("NAME:PASSWORD"));
+        assert!(
+            users
+                .add("nopassword")
+                .unwrap_err()
+                .0
+                .contains("NAME:PASSWORD")
+        );
         assert!(users.add("anonymous:x").is_err());
         let error = users.add_file("ok:1\nbad\n").unwrap_err().0;
         assert!(error.starts_with("line 2:"), "{error}");

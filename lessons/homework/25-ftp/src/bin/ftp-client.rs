@@ -31,7 +31,13 @@ struct Args {
     #[arg(long, global = true, env = "FTP_USER", default_value = "anonymous")]
     user: String,
     /// With this password.
-    #[arg(long, global = true, env = "FTP_PASSWORD", default_value = "guest@", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FTP_PASSWORD",
+        default_value = "guest@",
+        hide_env_values = true
+    )]
     password: String,
     /// How many files to move at once, each on its own connection.
     #[arg(long, short = 'j', global = true, default_value_t = 4)]
@@ -143,11 +149,18 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Put { local, to } => {
             let mut tasks = Vec::new();
             for path in local {
-                let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+                let meta = fs::metadata(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 if !meta.is_file() {
-                    bail!("{} is not a file (use mirror-put for directories)", path.display());
+                    bail!(
+                        "{} is not a file (use mirror-put for directories)",
+                        path.display()
+                    );
                 }
-                let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
                 tasks.push(Task {
                     direction: Direction::Put,
                     remote: remote_join(to, &name),
@@ -172,12 +185,21 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
     let summary = parallel::run(&remote, tasks, options);
     report(&summary);
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 // ANCHOR_END: main
 
 /// Walks a remote tree with MLSD, creating local directories as it goes.
-fn plan_get(client: &mut Client, dir: &str, local: &Path, tasks: &mut Vec<Task>) -> anyhow::Result<()> {
+fn plan_get(
+    client: &mut Client,
+    dir: &str,
+    local: &Path,
+    tasks: &mut Vec<Task>,
+) -> anyhow::Result<()> {
     fs::create_dir_all(local).with_context(|| format!("cannot create {}", local.display()))?;
     for entry in client.mlsd(dir)? {
         let remote = remote_join(dir, &entry.name);
@@ -197,7 +219,12 @@ fn plan_get(client: &mut Client, dir: &str, local: &Path, tasks: &mut Vec<Task>)
 }
 
 /// Walks a local tree, creating remote directories as it goes.
-fn plan_put(client: &mut Client, local: &Path, dir: &str, tasks: &mut Vec<Task>) -> anyhow::Result<()> {
+fn plan_put(
+    client: &mut Client,
+    local: &Path,
+    dir: &str,
+    tasks: &mut Vec<Task>,
+) -> anyhow::Result<()> {
     if !dir.is_empty() && dir != "/" {
         client.mkdir(dir)?;
     }
@@ -208,7 +235,8 @@ fn plan_put(client: &mut Client, local: &Path, dir: &str, tasks: &mut Vec<Task>)
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        let meta = fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let meta =
+            fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let remote = remote_join(if dir.is_empty() { "" } else { dir }, &name);
         if meta.is_dir() {
             plan_put(client, &path, &remote, tasks)?;
@@ -237,7 +265,11 @@ fn report(summary: &Summary) {
         }
     );
     for (task, error) in &summary.failed {
-        let verb = if task.direction == Direction::Get { "get" } else { "put" };
+        let verb = if task.direction == Direction::Get {
+            "get"
+        } else {
+            "put"
+        };
         eprintln!("error: {verb} {}: {error:#}", task.remote);
     }
 }

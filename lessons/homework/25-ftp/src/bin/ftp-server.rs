@@ -82,7 +82,10 @@ fn serve(args: Args) -> anyhow::Result<()> {
     println!("listening on {}", server.local_addr()?);
     println!("root {}", config.jail.root().display());
     for (name, writable) in config.users.names() {
-        println!("user {name} ({})", if writable { "read-write" } else { "read-only" });
+        println!(
+            "user {name} ({})",
+            if writable { "read-write" } else { "read-only" }
+        );
     }
     let anonymous = match config.users.anonymous() {
         Anonymous::Refused => "refused",
@@ -95,8 +98,12 @@ fn serve(args: Args) -> anyhow::Result<()> {
 // ANCHOR_END: main
 
 fn config(args: &Args) -> anyhow::Result<Config> {
-    let jail = Jail::new(&args.root)
-        .with_context(|| format!("--root {}: not a directory we can serve", args.root.display()))?;
+    let jail = Jail::new(&args.root).with_context(|| {
+        format!(
+            "--root {}: not a directory we can serve",
+            args.root.display()
+        )
+    })?;
     let anonymous = match (args.no_anonymous, args.anonymous_write) {
         (true, _) => Anonymous::Refused,
         (false, true) => Anonymous::ReadWrite,

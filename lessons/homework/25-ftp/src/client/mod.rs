@@ -155,7 +155,12 @@ impl Client {
             let numbers: Vec<u16> = text
                 .rsplit_once('(')
                 .and_then(|(_, rest)| rest.split_once(')'))
-                .map(|(inside, _)| inside.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+                .map(|(inside, _)| {
+                    inside
+                        .split(',')
+                        .filter_map(|n| n.trim().parse().ok())
+                        .collect()
+                })
                 .unwrap_or_default();
             match numbers[..] {
                 [_, _, _, _, high, low] => high * 256 + low,

@@ -96,7 +96,9 @@ pub fn run(remote: &Remote, tasks: Vec<Task>, options: Options) -> Summary {
         ProgressDrawTarget::hidden()
     });
     let total = bars.add(ProgressBar::new(tasks.iter().map(|task| task.size).sum()));
-    total.set_style(style("{prefix:>8} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"));
+    total.set_style(style(
+        "{prefix:>8} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ));
     total.set_prefix("total");
 
     let workers = options.parallel.clamp(1, tasks.len().max(1));
@@ -109,7 +111,9 @@ pub fn run(remote: &Remote, tasks: Vec<Task>, options: Options) -> Summary {
     });
     total.finish_and_clear();
     // A worker only panics on a bug; its results so far are still here.
-    let mut summary = summary.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut summary = summary
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     summary.elapsed = started.elapsed();
     summary
 }
@@ -128,8 +132,14 @@ fn worker(
     let mut client: Option<Client> = None;
     while let Some(task) = next_task(queue) {
         let bar = bars.insert_before(total, ProgressBar::new(task.size));
-        bar.set_style(style("{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}"));
-        bar.set_prefix(if task.direction == Direction::Get { "get" } else { "put" });
+        bar.set_style(style(
+            "{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        ));
+        bar.set_prefix(if task.direction == Direction::Get {
+            "get"
+        } else {
+            "put"
+        });
         bar.set_message(task.remote.clone());
         let started = Instant::now();
         let result = match client.take() {
@@ -145,17 +155,26 @@ fn worker(
             Ok(moved)
         });
         bar.finish_and_clear();
-        let Ok(mut summary) = summary.lock() else { break };
+        let Ok(mut summary) = summary.lock() else {
+            break;
+        };
         match result {
             Ok(Moved { bytes, skipped }) => {
                 let (arrow, from, to) = match task.direction {
-                    Direction::Get => ("get", task.remote.clone(), task.local.display().to_string()),
-                    Direction::Put => ("put", task.local.display().to_string(), task.remote.clone()),
+                    Direction::Get => {
+                        ("get", task.remote.clone(), task.local.display().to_string())
+                    }
+                    Direction::Put => {
+                        ("put", task.local.display().to_string(), task.remote.clone())
+                    }
                 };
                 let how = if skipped {
                     "already complete".to_string()
                 } else {
-                    format!("{bytes} bytes, {}", rate(bytes, started.elapsed().as_secs_f64()))
+                    format!(
+                        "{bytes} bytes, {}",
+                        rate(bytes, started.elapsed().as_secs_f64())
+                    )
                 };
                 bars.suspend(|| println!("{arrow} {from} -> {to} ({how})"));
                 summary.done += 1;
@@ -196,18 +215,26 @@ fn transfer(
     match task.direction {
         Direction::Get => {
             let have = match resume {
-                true => fs::metadata(&task.local).map(|meta| meta.len()).unwrap_or(0),
+                true => fs::metadata(&task.local)
+                    .map(|meta| meta.len())
+                    .unwrap_or(0),
                 false => 0,
             };
             let size = client
                 .size(&task.remote)?
                 .with_context(|| format!("{}: no such file on the server", task.remote))?;
             if have > size {
-                bail!("{}: the local file is longer than the remote one, not resuming", task.local.display());
+                bail!(
+                    "{}: the local file is longer than the remote one, not resuming",
+                    task.local.display()
+                );
             }
             progress(have);
             if resume && have == size {
-                return Ok(Moved { bytes: 0, skipped: true });
+                return Ok(Moved {
+                    bytes: 0,
+                    skipped: true,
+                });
             }
             let mut file = OpenOptions::new()
                 .create(true)
@@ -217,7 +244,10 @@ fn transfer(
                 .open(&task.local)
                 .with_context(|| format!("cannot write {}", task.local.display()))?;
             let bytes = client.retrieve(&task.remote, have, &mut file, progress)?;
-            Ok(Moved { bytes, skipped: false })
+            Ok(Moved {
+                bytes,
+                skipped: false,
+            })
         }
         Direction::Put => {
             let mut file = File::open(&task.local)
@@ -228,15 +258,24 @@ fn transfer(
                 false => 0,
             };
             if have > size {
-                bail!("{}: the remote file is longer than the local one, not resuming", task.remote);
+                bail!(
+                    "{}: the remote file is longer than the local one, not resuming",
+                    task.remote
+                );
             }
             progress(have);
             if resume && have == size {
-                return Ok(Moved { bytes: 0, skipped: true });
+                return Ok(Moved {
+                    bytes: 0,
+                    skipped: true,
+                });
             }
             file.seek(SeekFrom::Start(have))?;
             let bytes = client.store(&task.remote, have, &mut file, progress)?;
-            Ok(Moved { bytes, skipped: false })
+            Ok(Moved {
+                bytes,
+                skipped: false,
+            })
         }
     }
 }

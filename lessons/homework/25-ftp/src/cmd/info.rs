@@ -57,7 +57,10 @@ pub fn help(session: &mut Session, verb: Option<&str>) {
             lines.push("HELP <verb> shows its syntax".to_string());
             Reply::multi(214, lines)
         }
-        Some(verb) => match VERBS.iter().find(|(known, _)| known.eq_ignore_ascii_case(verb)) {
+        Some(verb) => match VERBS
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(verb))
+        {
             Some((_, syntax)) => Reply::new(214, *syntax),
             None => Reply::new(502, format!("No help for {verb}: not a command here")),
         },

@@ -11,9 +11,6 @@ use crate::transfer::{Job, Listing};
 /// LIST [path], NLST [path], MLSD [path]: a listing of a directory (or, for
 /// LIST and NLST, of one file) sent over the data connection.
 pub fn list(session: &mut Session, ctx: &mut Ctx, path: Option<&str>, format: Format) {
-    if !session.data_offered() {
-        return session.reply(Reply::new(425, "Use PASV or EPSV first"));
-    }
     let path = match format {
         Format::Facts => path.unwrap_or(""),
         // Many clients send `LIST -la`, as if this were ls.
@@ -27,13 +24,19 @@ pub fn list(session: &mut Session, ctx: &mut Ctx, path: Option<&str>, format: Fo
         Ok(real) => real,
         Err(error) => return session.reply(error.reply(path)),
     };
+    if !session.data_offered() {
+        return session.reply(Reply::new(425, "Use PASV or EPSV first"));
+    }
     let writable = session.login().is_some_and(|login| login.writable);
     let jail = ctx.config.jail.clone();
     let listing = if real.is_dir() {
         Listing::directory(real, format, writable, jail)
     } else if format == Format::Facts {
         // RFC 3659, 7.2.1: MLSD of something that is not a directory is 501.
-        return session.reply(Reply::new(501, format!("{path}: not a directory (MLST shows a file)")));
+        return session.reply(Reply::new(
+            501,
+            format!("{path}: not a directory (MLST shows a file)"),
+        ));
     } else {
         Listing::file(&real, path, format, writable, jail)
     };
@@ -56,7 +59,9 @@ pub fn list(session: &mut Session, ctx: &mut Ctx, path: Option<&str>, format: Fo
 fn without_ls_options(argument: &str) -> &str {
     let mut rest = argument;
     while rest.starts_with('-') {
-        rest = rest.split_once(' ').map_or("", |(_, after)| after.trim_start());
+        rest = rest
+            .split_once(' ')
+            .map_or("", |(_, after)| after.trim_start());
     }
     rest
 }
@@ -68,13 +73,22 @@ pub fn mlst(session: &mut Session, ctx: &mut Ctx, path: Option<&str>) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let meta = match ctx.config.jail.resolve(&target).and_then(|real| Ok(real.metadata()?)) {
+    let meta = match ctx
+        .config
+        .jail
+        .resolve(&target)
+        .and_then(|real| Ok(real.metadata()?))
+    {
         Ok(meta) => meta,
         Err(error) => return session.reply(error.reply(path)),
     };
     let writable = session.login().is_some_and(|login| login.writable);
     let facts = listing::facts(&meta, writable);
-    let lines = vec![format!("Listing {target}"), format!("{facts} {target}"), "End".to_string()];
+    let lines = vec![
+        format!("Listing {target}"),
+        format!("{facts} {target}"),
+        "End".to_string(),
+    ];
     session.reply(Reply::multi(250, lines));
 }
 

@@ -34,9 +34,16 @@ pub fn pass(session: &mut Session, ctx: &mut Ctx, password: &str) {
     };
     match ctx.config.users.check(&user, password) {
         Some(login) => {
-            let access = if login.writable { "read-write" } else { "read-only" };
+            let access = if login.writable {
+                "read-write"
+            } else {
+                "read-only"
+            };
             println!("[#{}] {} logged in ({access})", session.id, login.user);
-            session.reply(Reply::new(230, format!("Logged in as {}, {access}", login.user)));
+            session.reply(Reply::new(
+                230,
+                format!("Logged in as {}, {access}", login.user),
+            ));
             session.phase = Phase::LoggedIn(login);
         }
         None => {

@@ -94,7 +94,10 @@ pub const VERBS: &[(&str, &str)] = &[
     ("CDUP", "CDUP: go to the parent directory"),
     ("CWD", "CWD <path>: change directory"),
     ("DELE", "DELE <path>: delete a file"),
-    ("EPSV", "EPSV [1|2|ALL]: open a passive data port (RFC 2428)"),
+    (
+        "EPSV",
+        "EPSV [1|2|ALL]: open a passive data port (RFC 2428)",
+    ),
     ("FEAT", "FEAT: list the extensions"),
     ("HELP", "HELP [<verb>]: this help"),
     ("LIST", "LIST [<path>]: ls -l style listing"),
@@ -110,7 +113,10 @@ pub const VERBS: &[(&str, &str)] = &[
     ("PASV", "PASV: open a passive data port"),
     ("PWD", "PWD: print the current directory"),
     ("QUIT", "QUIT: log out and close"),
-    ("REST", "REST <offset>: start the next RETR or STOR at offset"),
+    (
+        "REST",
+        "REST <offset>: start the next RETR or STOR at offset",
+    ),
     ("RETR", "RETR <path>: download a file"),
     ("RMD", "RMD <path>: remove an empty directory"),
     ("RNFR", "RNFR <path>: rename from (then RNTO)"),
@@ -221,12 +227,9 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
         "RETR" => Command::Retr(required("RETR")?),
         "STOR" => Command::Stor(required("STOR")?),
         "APPE" => Command::Appe(required("APPE")?),
-        "REST" => Command::Rest(
-            required("REST")?
-                .trim()
-                .parse()
-                .map_err(|_| ParseError::BadArgument("REST", "the offset must be a number of bytes"))?,
-        ),
+        "REST" => Command::Rest(required("REST")?.trim().parse().map_err(|_| {
+            ParseError::BadArgument("REST", "the offset must be a number of bytes")
+        })?),
         "ABOR" => Command::Abor,
         "SIZE" => Command::Size(required("SIZE")?),
         "MDTM" => Command::Mdtm(required("MDTM")?),
@@ -250,7 +253,13 @@ fn printable(bytes: &[u8]) -> String {
     bytes
         .iter()
         .take(16)
-        .map(|&b| if b.is_ascii_graphic() { char::from(b) } else { '?' })
+        .map(|&b| {
+            if b.is_ascii_graphic() {
+                char::from(b)
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -300,7 +309,10 @@ pub fn execute(session: &mut Session, ctx: &mut Ctx, command: Command) {
         return;
     }
     if command.writes() && !session.login().is_some_and(|login| login.writable) {
-        session.reply(Reply::new(550, "Permission denied: this login is read-only"));
+        session.reply(Reply::new(
+            550,
+            "Permission denied: this login is read-only",
+        ));
         return;
     }
     match command {
@@ -351,14 +363,20 @@ mod tests {
 
     #[test]
     fn verbs_are_case_insensitive_and_arguments_keep_their_spaces() {
-        assert_eq!(parse(b"retr my file.txt"), Ok(Command::Retr("my file.txt".into())));
+        assert_eq!(
+            parse(b"retr my file.txt"),
+            Ok(Command::Retr("my file.txt".into()))
+        );
         assert_eq!(parse(b"NoOp"), Ok(Command::Noop));
         assert_eq!(parse(b"XPWD"), Ok(Command::Pwd));
         assert_eq!(parse(b"PASS"), Ok(Command::Pass(String::new())));
         assert_eq!(parse(b"REST 1024"), Ok(Command::Rest(1024)));
         assert_eq!(parse(b"EPSV"), Ok(Command::Epsv(None)));
         assert_eq!(parse(b"PORT 127,0,0,1,4,1"), Ok(Command::Active("PORT")));
-        assert_eq!(parse(b"SITE CHMOD 777 x"), Ok(Command::NotImplemented("SITE")));
+        assert_eq!(
+            parse(b"SITE CHMOD 777 x"),
+            Ok(Command::NotImplemented("SITE"))
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ pub fn mode(session: &mut Session, mode: &str) {
     let reply = if mode.eq_ignore_ascii_case("S") {
         Reply::new(200, "Mode set to S")
     } else {
-        Reply::new(504, format!("Mode {mode} is not supported: only S (stream)"))
+        Reply::new(
+            504,
+            format!("Mode {mode} is not supported: only S (stream)"),
+        )
     };
     session.reply(reply);
 }
@@ -42,7 +45,10 @@ pub fn stru(session: &mut Session, structure: &str) {
     let reply = if structure.eq_ignore_ascii_case("F") {
         Reply::new(200, "Structure set to F")
     } else {
-        Reply::new(504, format!("Structure {structure} is not supported: only F (file)"))
+        Reply::new(
+            504,
+            format!("Structure {structure} is not supported: only F (file)"),
+        )
     };
     session.reply(reply);
 }

@@ -25,7 +25,10 @@ pub fn rnfr(session: &mut Session, ctx: &mut Ctx, path: &str) {
             session.rename_from = Some(target);
             session.reply(Reply::new(350, "Ready for RNTO"));
         }
-        Ok(_) => session.reply(Reply::new(550, format!("{path}: No such file or directory"))),
+        Ok(_) => session.reply(Reply::new(
+            550,
+            format!("{path}: No such file or directory"),
+        )),
         Err(error) => session.reply(error.reply(path)),
     }
 }

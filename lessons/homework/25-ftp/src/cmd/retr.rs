@@ -10,9 +10,6 @@ use crate::transfer::{Download, Job};
 pub fn retr(session: &mut Session, ctx: &mut Ctx, path: &str) {
     // A REST offset applies to this transfer only, whatever happens to it.
     let offset = std::mem::take(&mut session.restart);
-    if !session.data_offered() {
-        return session.reply(Reply::new(425, "Use PASV or EPSV first"));
-    }
     let target = match jail::join(&session.cwd, path) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
@@ -22,6 +19,9 @@ pub fn retr(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Ok(_) => return session.reply(Reply::new(550, format!("{path}: not a plain file"))),
         Err(error) => return session.reply(error.reply(path)),
     };
+    if !session.data_offered() {
+        return session.reply(Reply::new(425, "Use PASV or EPSV first"));
+    }
     let download = match Download::open(&real, offset) {
         Ok(download) => download,
         Err(e) => return session.reply(Reply::new(550, format!("{path}: {e}"))),

@@ -28,9 +28,6 @@ pub enum Mode {
 /// STOR path, APPE path.
 pub fn stor(session: &mut Session, ctx: &mut Ctx, path: &str, mode: Mode) {
     let offset = std::mem::take(&mut session.restart);
-    if !session.data_offered() {
-        return session.reply(Reply::new(425, "Use PASV or EPSV first"));
-    }
     let target = match jail::join(&session.cwd, path) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
@@ -42,6 +39,9 @@ pub fn stor(session: &mut Session, ctx: &mut Ctx, path: &str, mode: Mode) {
         Ok(entry) => entry,
         Err(error) => return session.reply(error.reply(path)),
     };
+    if !session.data_offered() {
+        return session.reply(Reply::new(425, "Use PASV or EPSV first"));
+    }
     // What to keep of the existing file: all of it (APPE), its first
     // `offset` bytes (REST then STOR), or nothing (STOR).
     let keep = match (mode, File::open(&entry)) {
