@@ -105,6 +105,7 @@ pub struct Bench {
 /// accept and ignore.
 #[rustfmt::skip]
 pub const BENCHES: &[Bench] = &[
+    Bench { name: "ftp", lesson: 25, target: "ftp", about: "FTP server vs pyftpdlib (and vsftpd): 1 GiB down/up with curl, 100 clients, peak RSS" },
 ];
 
 impl Bench {

@@ -1,1 +1,714 @@
-fn main() {}
+//! `just bench ftp`: the lesson's server against pyftpdlib (and vsftpd, if
+//! installed), side by side in one run, with curl as the one client.
+//!
+//! ```text
+//! just bench ftp                      # 1 GiB file, 100 clients of 1 MiB, best of 3
+//! just bench ftp --size 256MiB --rounds 1
+//! just bench ftp --no-pyftpdlib       # only the lesson's server
+//! ```
+//!
+//! For each server: download and upload of one large file (MB/s, best of
+//! `--rounds`), then `--clients` curl processes at once, each uploading its
+//! own file and downloading it again over the same connection, every byte
+//! checked; and the server's peak memory (RSS, from /proc) during the large
+//! transfers. Ratios are the lesson's server over pyftpdlib.
+//!
+//! pyftpdlib is installed into a virtual environment under `target/` on
+//! first use (`python3 -m venv`, then `pip install pyftpdlib`); if that is
+//! impossible the run says so and goes on without it. vsftpd is used only if
+//! it is installed. Everything runs on 127.0.0.1.
+//!
+//! The numbers depend on the machine and on what else runs on it: on a
+//! shared machine run it twice and trust what repeats.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+/// Compares FTP servers with curl: a large file down and up, many clients at
+/// once, and peak memory.
+#[derive(Parser)]
+struct Args {
+    /// Size of the large file (1GiB, 300MiB, 5000000).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    size: u64,
+    /// How many times to move the large file each way; the best counts.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// How many clients at once in the concurrency round.
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Size of each of those clients' files.
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    client_size: u64,
+    /// Leave pyftpdlib out.
+    #[arg(long)]
+    no_pyftpdlib: bool,
+    /// Leave vsftpd out even if it is installed.
+    #[arg(long)]
+    no_vsftpd: bool,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("not a size: {text}"))?;
+    let factor = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(format!("unknown unit in {text} (use KiB, MiB, GiB)")),
+    };
+    Ok(number * factor)
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(error) = run(&args) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// What was measured for one server.
+#[derive(Default)]
+struct Results {
+    name: String,
+    /// Best download and upload rate of the large file, bytes per second.
+    download: f64,
+    upload: f64,
+    /// Wall time of the concurrency round.
+    clients: Option<Duration>,
+    /// Peak resident memory during the large transfers, bytes.
+    peak_rss: u64,
+    /// Why a part could not run.
+    note: Option<String>,
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    which("curl").context("curl is the client for every server: apt-get install curl")?;
+    let version = Command::new("curl").arg("--version").output()?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    let work = target_dir().join("ftp-bench");
+    let data = work.join("data");
+    fs::create_dir_all(&data)?;
+    let big = data.join("big.bin");
+    println!(
+        "FTP benchmark, {} as the client, everything on 127.0.0.1",
+        version
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "({} cores; numbers from a busy machine are noisy: run it twice)",
+        cores()
+    );
+    make_file(&big, args.size)?;
+
+    let mut all = Vec::new();
+    all.push(measure(
+        args,
+        "lesson-25",
+        &work,
+        &big,
+        &mut |dir: &Path| lesson_server(dir),
+    )?);
+    if args.no_pyftpdlib {
+        println!("pyftpdlib: left out (--no-pyftpdlib)");
+    } else {
+        match pyftpdlib_python(&work) {
+            Ok(python) => all.push(measure(
+                args,
+                "pyftpdlib",
+                &work,
+                &big,
+                &mut |dir: &Path| pyftpdlib(&python, dir, &work),
+            )?),
+            Err(error) => println!("pyftpdlib: unavailable, left out ({error:#})"),
+        }
+    }
+    match which("vsftpd").or_else(|_| which("/usr/sbin/vsftpd")) {
+        _ if args.no_vsftpd => println!("vsftpd: left out (--no-vsftpd)"),
+        Ok(vsftpd) => all.push(measure(args, "vsftpd", &work, &big, &mut |dir: &Path| {
+            vsftpd_server(&vsftpd, dir, &work)
+        })?),
+        Err(_) => {
+            println!("vsftpd: not installed, left out (apt-get install vsftpd to include it)")
+        }
+    }
+    report(args, &all);
+    Ok(())
+}
+
+/// The workspace's target directory: this benchmark runs from
+/// `target/release/deps/`.
+fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target"))
+}
+
+fn cores() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Writes `size` bytes that do not compress, unless the file is there.
+fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
+    if fs::metadata(path).is_ok_and(|meta| meta.len() == size) {
+        return Ok(());
+    }
+    println!(
+        "writing a {} test file to {} ...",
+        human(size),
+        path.display()
+    );
+    let mut file = std::io::BufWriter::new(File::create(path)?);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        file.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// A server under test: its process (killed on drop) and port.
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lesson_server(root: &Path) -> anyhow::Result<Running> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftp-server"))
+        .arg("--root")
+        .arg(root)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--anonymous-write",
+            "--max-connections",
+            "1000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start ftp-server")?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let first = lines.next().transpose()?.unwrap_or_default();
+    // Keep reading its log so it never blocks on a full pipe.
+    thread::spawn(move || lines.for_each(drop));
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .with_context(|| format!("unexpected first line {first:?}"))?;
+    Ok(Running { child, port })
+}
+
+/// The virtual environment's python with pyftpdlib, made on first use.
+fn pyftpdlib_python(work: &Path) -> anyhow::Result<PathBuf> {
+    let venv = work.join("venv");
+    let python = venv.join("bin/python");
+    let has_it = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import pyftpdlib"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if has_it(&python) {
+        return Ok(python);
+    }
+    println!("installing pyftpdlib into {} ...", venv.display());
+    let made = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status();
+    if !made.is_ok_and(|status| status.success()) {
+        bail!("python3 -m venv failed (apt-get install python3-venv)");
+    }
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "pyftpdlib"])
+        .status()
+        .context("run pip")?;
+    if !pip.success() || !has_it(&python) {
+        bail!("pip install pyftpdlib failed");
+    }
+    Ok(python)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until an FTP greeting comes from the port.
+fn wait_for_greeting(port: u16, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            bail!("the server exited: {status}");
+        }
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let mut line = String::new();
+            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+            if BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("220") {
+                return Ok(());
+            }
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    bail!("no greeting on port {port} within 20 s")
+}
+
+fn pyftpdlib(python: &Path, root: &Path, work: &Path) -> anyhow::Result<Running> {
+    let port = free_port()?;
+    let log = File::create(work.join("pyftpdlib.log"))?;
+    let mut child = Command::new(python)
+        .args([
+            "-m",
+            "pyftpdlib",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--write",
+        ])
+        .arg("--directory")
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start pyftpdlib")?;
+    wait_for_greeting(port, &mut child)?;
+    Ok(Running { child, port })
+}
+
+fn vsftpd_server(vsftpd: &Path, root: &Path, work: &Path) -> anyhow::Result<Running> {
+    let port = free_port()?;
+    let empty = work.join("vsftpd-empty");
+    fs::create_dir_all(&empty)?;
+    let config = work.join("vsftpd.conf");
+    // Anonymous read-write, run as the launching user (no chroot, no
+    // privilege separation), listening on loopback only.
+    fs::write(
+        &config,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+             background=NO\nrun_as_launching_user=YES\nanonymous_enable=YES\n\
+             no_anon_password=YES\nanon_root={}\nwrite_enable=YES\nanon_upload_enable=YES\n\
+             anon_other_write_enable=YES\nanon_mkdir_write_enable=YES\nanon_umask=022\n\
+             local_enable=NO\nseccomp_sandbox=NO\nsecure_chroot_dir={}\nxferlog_enable=NO\n\
+             max_clients=0\nmax_per_ip=0\npasv_enable=YES\n",
+            root.display(),
+            empty.display()
+        ),
+    )?;
+    let log = File::create(work.join("vsftpd.log"))?;
+    let mut child = Command::new(vsftpd)
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start vsftpd")?;
+    wait_for_greeting(port, &mut child)?;
+    Ok(Running { child, port })
+}
+
+/// Runs every measurement against one server, started fresh in its own
+/// root (which holds a link to the large file).
+fn measure(
+    args: &Args,
+    name: &str,
+    work: &Path,
+    big: &Path,
+    start: &mut dyn FnMut(&Path) -> anyhow::Result<Running>,
+) -> anyhow::Result<Results> {
+    let root = work.join(format!("root-{name}"));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root)?;
+    fs::hard_link(big, root.join("big.bin"))
+        .or_else(|_| fs::copy(big, root.join("big.bin")).map(drop))?;
+    let mut results = Results {
+        name: name.to_string(),
+        ..Results::default()
+    };
+    let server = match start(&root) {
+        Ok(server) => server,
+        Err(error) => {
+            println!("{name}: could not start, left out ({error:#})");
+            results.note = Some(format!("{error:#}"));
+            return Ok(results);
+        }
+    };
+    let pid = server.child.id();
+    let url = |path: &str| format!("ftp://127.0.0.1:{}/{path}", server.port);
+    let size = fs::metadata(big)?.len();
+    println!("{name}: port {}", server.port);
+
+    let sampler = RssSampler::start(pid);
+    for round in 1..=args.rounds {
+        let secs = curl_transfer(&["-o", "/dev/null", &url("big.bin")])?;
+        results.download = results.download.max(size as f64 / secs);
+        println!("  round {round}: download {}", per_sec(size as f64 / secs));
+        let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url("up.bin")])?;
+        results.upload = results.upload.max(size as f64 / secs);
+        println!("  round {round}: upload   {}", per_sec(size as f64 / secs));
+        same_file(big, &root.join("up.bin")).context("the uploaded file differs")?;
+        fs::remove_file(root.join("up.bin"))?;
+    }
+    results.peak_rss = sampler.stop();
+
+    let seconds = many_clients(args, &server, &work.join(format!("clients-{name}")), &root)?;
+    println!(
+        "  {} clients at once: {:.2} s ({} up and down, all verified)",
+        args.clients,
+        seconds.as_secs_f64(),
+        per_sec((2 * args.clients as u64 * args.client_size) as f64 / seconds.as_secs_f64())
+    );
+    results.clients = Some(seconds);
+    drop(server);
+    let _ = fs::remove_dir_all(&root);
+    Ok(results)
+}
+
+/// `clients` curl processes at once; each uploads its own file and, over
+/// the same connection (`--next`), downloads it again. Returns the wall
+/// time; fails unless every byte came back.
+fn many_clients(
+    args: &Args,
+    server: &Running,
+    dir: &Path,
+    root: &Path,
+) -> anyhow::Result<Duration> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir)?;
+    for i in 0..args.clients {
+        let mut bytes = vec![0u8; args.client_size as usize];
+        let mut state = (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        for byte in bytes.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *byte = state as u8;
+        }
+        fs::write(dir.join(format!("up-{i}")), bytes)?;
+    }
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for i in 0..args.clients {
+        let url = format!("ftp://127.0.0.1:{}/client-{i}.bin", server.port);
+        let up = dir.join(format!("up-{i}"));
+        let down = dir.join(format!("down-{i}"));
+        let child = Command::new("curl")
+            .args(["--silent", "--show-error", "--max-time", "300", "-T"])
+            .arg(&up)
+            .arg(&url)
+            .args([
+                "--next",
+                "--silent",
+                "--show-error",
+                "--max-time",
+                "300",
+                "-o",
+            ])
+            .arg(&down)
+            .arg(&url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("start curl")?;
+        children.push(child);
+    }
+    let mut failures = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            failures.push(format!(
+                "client {i}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+    }
+    let elapsed = started.elapsed();
+    if let Some(first) = failures.first() {
+        bail!(
+            "{} of {} clients failed; the first: {first}",
+            failures.len(),
+            args.clients
+        );
+    }
+    for i in 0..args.clients {
+        let up = dir.join(format!("up-{i}"));
+        same_file(&up, &dir.join(format!("down-{i}")))
+            .with_context(|| format!("client {i} downloaded other bytes"))?;
+        same_file(&up, &root.join(format!("client-{i}.bin")))
+            .with_context(|| format!("client {i}'s stored file differs"))?;
+    }
+    let _ = fs::remove_dir_all(dir);
+    Ok(elapsed)
+}
+
+/// Runs one curl transfer and returns the seconds the transfer itself took,
+/// as curl measures it: from "about to transfer" (after login and the data
+/// connection are set up) to the end. That leaves out curl's start-up and
+/// a curl 7.88 stall before some data connections (see `report`).
+fn curl_transfer(args: &[&str]) -> anyhow::Result<f64> {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "600"])
+        .args(["--write-out", "%{time_pretransfer} %{time_total}"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("run curl")?;
+    if !output.status.success() {
+        bail!(
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let times = String::from_utf8_lossy(&output.stdout);
+    let numbers: Vec<f64> = times
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    match numbers[..] {
+        [pretransfer, total] if total > pretransfer => Ok(total - pretransfer),
+        _ => bail!("cannot read curl's timings from {times:?}"),
+    }
+}
+
+/// Compares two files chunk by chunk.
+fn same_file(a: &Path, b: &Path) -> anyhow::Result<()> {
+    let (mut a, mut b) = (File::open(a)?, File::open(b)?);
+    if a.metadata()?.len() != b.metadata()?.len() {
+        bail!("the sizes differ");
+    }
+    let (mut x, mut y) = (vec![0; 1 << 20], vec![0; 1 << 20]);
+    loop {
+        let n = a.read(&mut x)?;
+        if n == 0 {
+            return Ok(());
+        }
+        b.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            bail!("the contents differ");
+        }
+    }
+}
+
+/// Samples the resident memory of a process and its children every few
+/// milliseconds (vsftpd forks one process per client), keeping the peak.
+/// For a single process the kernel's own peak (VmHWM) is used too.
+struct RssSampler {
+    pid: u32,
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(tree_rss(pid));
+                thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        });
+        RssSampler { pid, stop, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let sampled = self.thread.join().unwrap_or(0);
+        sampled.max(status_kib(self.pid, "VmHWM:") * 1024)
+    }
+}
+
+/// A field of /proc/PID/status in KiB (0 if the process is gone).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// RSS of `pid` plus all its descendants, in bytes.
+fn tree_rss(pid: u32) -> u64 {
+    let mut total = status_kib(pid, "VmRSS:") * 1024;
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return total;
+    };
+    for entry in entries.flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let parent = fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // The field after the command name, which is in parentheses.
+                let after = stat.rsplit_once(')')?.1;
+                after.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if parent == Some(pid) {
+            total += tree_rss(child);
+        }
+    }
+    total
+}
+
+fn which(program: &str) -> anyhow::Result<PathBuf> {
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            bail!("{program} not found")
+        };
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| format!("{program} is not on PATH"))
+}
+
+fn per_sec(bytes_per_sec: f64) -> String {
+    if bytes_per_sec >= 1e9 {
+        format!("{:.2} GB/s", bytes_per_sec / 1e9)
+    } else {
+        format!("{:.0} MB/s", bytes_per_sec / 1e6)
+    }
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{b} bytes"),
+    }
+}
+
+fn report(args: &Args, all: &[Results]) {
+    println!();
+    println!(
+        "{} file, best of {} rounds; {} clients x {} up and down",
+        human(args.size),
+        args.rounds,
+        args.clients,
+        human(args.client_size)
+    );
+    println!(
+        "{:<10} {:>12} {:>12} {:>14} {:>12}",
+        "server", "download", "upload", "clients", "peak RSS"
+    );
+    for r in all {
+        if let Some(note) = &r.note {
+            println!("{:<10} not measured: {note}", r.name);
+            continue;
+        }
+        println!(
+            "{:<10} {:>12} {:>12} {:>14} {:>12}",
+            r.name,
+            per_sec(r.download),
+            per_sec(r.upload),
+            r.clients
+                .map_or("-".into(), |d| format!("{:.2} s", d.as_secs_f64())),
+            human(r.peak_rss)
+        );
+    }
+    let ours = all.iter().find(|r| r.name == "lesson-25");
+    let theirs = all
+        .iter()
+        .find(|r| r.name == "pyftpdlib" && r.note.is_none());
+    if let (Some(ours), Some(theirs)) = (ours, theirs) {
+        println!();
+        println!("lesson-25 / pyftpdlib:");
+        let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+        let down = ours.download / theirs.download;
+        let up = ours.upload / theirs.upload;
+        println!(
+            "  download {down:.2}x (target >= 1.0x: {})",
+            verdict(down >= 1.0)
+        );
+        println!(
+            "  upload   {up:.2}x (target >= 3.0x: {})",
+            verdict(up >= 3.0)
+        );
+        if let (Some(a), Some(b)) = (ours.clients, theirs.clients) {
+            println!(
+                "  {} clients {:.2}x faster",
+                args.clients,
+                b.as_secs_f64() / a.as_secs_f64()
+            );
+        }
+    }
+    println!();
+    println!("Rates are curl's own transfer times (time_total - time_pretransfer).");
+    println!("The clients round is wall time, and includes a curl 7.88 stall: when a");
+    println!("server answers EPSV at once, curl may wait 0.2 or 1 s before opening the");
+    println!("data connection. Fast servers (lesson-25, vsftpd) trigger it more often.");
+    if let Some(ours) = ours {
+        let ok = ours.peak_rss < 32 << 20;
+        println!(
+            "lesson-25 peak RSS {} (target < 32 MiB: {})",
+            human(ours.peak_rss),
+            if ok { "met" } else { "NOT met" }
+        );
+    }
+}
