@@ -11,20 +11,24 @@
 //! Two state machines run side by side:
 //!
 //! ```text
-//!  login  ([`Phase`]):
+//!  login (Phase):
 //!
 //!    connect ─220─▶ NeedUser ─USER─331─▶ NeedPassword ─PASS ok─230─▶ LoggedIn
 //!                      ▲                      │
 //!                      └──── PASS wrong, 530 ─┘
 //!    QUIT (221), idle timeout (421), 3 wrong passwords (421) ─▶ Closing
 //!
-//!  data connection  ([`Data`]):
+//!  data connection (Data):
 //!
 //!    None ─PASV/EPSV─▶ Listening ─client connects─▶ Connected
 //!                          │                            │
 //!                  RETR/STOR/LIST, 150          RETR/STOR/LIST, 150
 //!                          ▼                            ▼
 //!                       Waiting ──client connects──▶ Transferring ─226─▶ None
+//!                                                       │
+//!                                         upload's end of file
+//!                                                       ▼
+//!                                    Settling ─20 ms, client still there, 226─▶ None
 //! ```
 //!
 //! Clients open the data connection before sending RETR (curl, ftplib) or

@@ -235,6 +235,11 @@ impl Upload {
         })
     }
 
+    // ANCHOR_END: upload
+
+    // ANCHOR: receive
+    /// Moves what has arrived, up to the turn's budget: first the bytes
+    /// kept from the existing file, then the client's.
     fn receive(
         &mut self,
         stream: &mut TcpStream,
@@ -340,6 +345,7 @@ impl Upload {
         }
         Ok(moved)
     }
+    // ANCHOR_END: receive
 
     /// Elsewhere: read a chunk into the shared buffer, write it to the file.
     #[cfg(not(target_os = "linux"))]
@@ -355,6 +361,7 @@ impl Upload {
         Ok(n)
     }
 
+    // ANCHOR: commit
     /// Gives the complete file its name: one `rename(2)`, which replaces
     /// any old file atomically.
     pub fn commit(mut self) -> io::Result<()> {
@@ -374,7 +381,7 @@ impl Drop for Upload {
         }
     }
 }
-// ANCHOR_END: upload
+// ANCHOR_END: commit
 
 /// A pipe for `splice(2)`: two descriptors, closed when it drops.
 #[cfg(target_os = "linux")]

@@ -11,6 +11,7 @@ import os
 import sys
 
 port = int(sys.argv[1])
+# ANCHOR: ftplib
 ftp = ftplib.FTP()
 ftp.connect("127.0.0.1", port, timeout=20)
 ftp.login("alice", "secret")
@@ -24,6 +25,7 @@ def get(name, rest=None):
     out = io.BytesIO()
     ftp.retrbinary(f"RETR {name}", out.write, rest=rest)
     return out.getvalue()
+# ANCHOR_END: ftplib
 
 
 # Empty, one byte, several MiB (not a multiple of any chunk size).

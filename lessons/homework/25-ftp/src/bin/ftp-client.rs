@@ -254,8 +254,9 @@ fn plan_put(
 
 fn report(summary: &Summary) {
     let secs = summary.elapsed.as_secs_f64();
+    let files = if summary.done == 1 { "file" } else { "files" };
     println!(
-        "{} files, {} bytes in {secs:.2} s ({}){}",
+        "{} {files}, {} bytes in {secs:.2} s ({}){}",
         summary.done,
         summary.bytes,
         rate(summary.bytes, secs),
