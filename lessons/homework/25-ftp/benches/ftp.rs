@@ -96,6 +96,10 @@ struct Results {
     /// Best download and upload rate of the large file, bytes per second.
     download: f64,
     upload: f64,
+    /// Least server CPU time (user + system) per GiB moved, seconds: far
+    /// less disturbed by a busy machine than the rates.
+    download_cpu: f64,
+    upload_cpu: f64,
     /// Wall time of the concurrency round.
     clients: Option<Duration>,
     /// Peak resident memory during the large transfers, bytes.
@@ -388,13 +392,28 @@ fn measure(
     println!("{name}: port {}", server.port);
 
     let sampler = RssSampler::start(pid);
+    let gib = size as f64 / (1u64 << 30) as f64;
+    results.download_cpu = f64::INFINITY;
+    results.upload_cpu = f64::INFINITY;
     for round in 1..=args.rounds {
+        let cpu = cpu_seconds(pid);
         let secs = curl_transfer(&["-o", "/dev/null", &url("big.bin")])?;
+        let cpu = (cpu_seconds(pid) - cpu) / gib;
         results.download = results.download.max(size as f64 / secs);
-        println!("  round {round}: download {}", per_sec(size as f64 / secs));
+        results.download_cpu = results.download_cpu.min(cpu);
+        println!(
+            "  round {round}: download {:>10}, server CPU {cpu:.2} s/GiB",
+            per_sec(size as f64 / secs)
+        );
+        let cpu = cpu_seconds(pid);
         let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url("up.bin")])?;
+        let cpu = (cpu_seconds(pid) - cpu) / gib;
         results.upload = results.upload.max(size as f64 / secs);
-        println!("  round {round}: upload   {}", per_sec(size as f64 / secs));
+        results.upload_cpu = results.upload_cpu.min(cpu);
+        println!(
+            "  round {round}: upload   {:>10}, server CPU {cpu:.2} s/GiB",
+            per_sec(size as f64 / secs)
+        );
         same_file(big, &root.join("up.bin")).context("the uploaded file differs")?;
         fs::remove_file(root.join("up.bin"))?;
     }
@@ -570,6 +589,28 @@ impl RssSampler {
     }
 }
 
+/// CPU time (user + system) a process and its reaped children have used,
+/// in seconds, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (in parentheses): utime, stime, cutime
+    // and cstime are the 12th to the 15th.
+    let Some((_, after)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let ticks: f64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .filter_map(|field| field.parse::<f64>().ok())
+        .sum();
+    ticks / ticks_per_second
+}
+
 /// A field of /proc/PID/status in KiB (0 if the process is gone).
 fn status_kib(pid: u32, field: &str) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/status"))
@@ -654,8 +695,8 @@ fn report(args: &Args, all: &[Results]) {
         human(args.client_size)
     );
     println!(
-        "{:<10} {:>12} {:>12} {:>14} {:>12}",
-        "server", "download", "upload", "clients", "peak RSS"
+        "{:<10} {:>11} {:>11} {:>14} {:>14} {:>10} {:>10}",
+        "server", "download", "upload", "CPU s/GiB dn", "CPU s/GiB up", "clients", "peak RSS"
     );
     for r in all {
         if let Some(note) = &r.note {
@@ -663,10 +704,12 @@ fn report(args: &Args, all: &[Results]) {
             continue;
         }
         println!(
-            "{:<10} {:>12} {:>12} {:>14} {:>12}",
+            "{:<10} {:>11} {:>11} {:>14.2} {:>14.2} {:>10} {:>10}",
             r.name,
             per_sec(r.download),
             per_sec(r.upload),
+            r.download_cpu,
+            r.upload_cpu,
             r.clients
                 .map_or("-".into(), |d| format!("{:.2} s", d.as_secs_f64())),
             human(r.peak_rss)
@@ -683,12 +726,14 @@ fn report(args: &Args, all: &[Results]) {
         let down = ours.download / theirs.download;
         let up = ours.upload / theirs.upload;
         println!(
-            "  download {down:.2}x (target >= 1.0x: {})",
-            verdict(down >= 1.0)
+            "  download {down:.2}x (target >= 1.0x: {}); server CPU per GiB {:.2}x less",
+            verdict(down >= 1.0),
+            theirs.download_cpu / ours.download_cpu
         );
         println!(
-            "  upload   {up:.2}x (target >= 3.0x: {})",
-            verdict(up >= 3.0)
+            "  upload   {up:.2}x (target >= 3.0x: {}); server CPU per GiB {:.2}x less",
+            verdict(up >= 3.0),
+            theirs.upload_cpu / ours.upload_cpu
         );
         if let (Some(a), Some(b)) = (ours.clients, theirs.clients) {
             println!(

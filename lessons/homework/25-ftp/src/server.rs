@@ -36,10 +36,10 @@ use crate::users::Users;
 /// The token of the server's own listening socket.
 const LISTENER: Token = Token(0);
 
-/// How many sessions are served at once unless told otherwise. Each can
-/// hold three sockets and a file open: 256 fit the common 1024-descriptor
-/// limit.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// How many sessions are served at once unless told otherwise. During an
+/// upload a session holds five descriptors (control and data sockets, the
+/// file, the two ends of a pipe): 200 fit the common 1024-descriptor limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 200;
 
 /// Control connections idle this long are closed, unless told otherwise
 /// (vsftpd's default too).

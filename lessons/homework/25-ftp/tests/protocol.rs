@@ -470,3 +470,23 @@ fn a_stalled_download_does_not_hold_up_anyone_else() {
     assert_eq!(rest.len() + 1, 256 << 20);
     assert_eq!(slow.reply().0, 226);
 }
+
+#[test]
+fn accounts_come_from_a_users_file_and_anonymous_can_be_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    fs::write(
+        &users,
+        "# classroom accounts\nbob:builder\ncarol:reader:ro\n",
+    )
+    .unwrap();
+    let server = Server::start_with(&["--users-file", users.to_str().unwrap(), "--no-anonymous"]);
+    let mut c = Control::connect(&server);
+    c.ok("USER anonymous", 530);
+    c.ok("USER bob", 331);
+    c.ok("PASS builder", 230);
+    c.ok("MKD made-by-bob", 257);
+    let mut carol = Control::login(&server, "carol", "reader");
+    let text = carol.ok("MKD made-by-carol", 550);
+    assert!(text.contains("read-only"), "{text}");
+}
