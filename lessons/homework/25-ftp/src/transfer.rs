@@ -216,6 +216,9 @@ impl Upload {
     /// n then STOR: the first n). `owner` makes the part file's name unique
     /// per session.
     pub fn create(target: PathBuf, keep: Option<(File, u64)>, owner: u64) -> io::Result<Upload> {
+        // The pipe first: if it cannot be made, no part file is left behind.
+        #[cfg(target_os = "linux")]
+        let pipe = Pipe::new()?;
         let dir = target.parent().unwrap_or(Path::new("."));
         let part = dir.join(format!("{PART_PREFIX}{}-{owner}", std::process::id()));
         let file = OpenOptions::new()
@@ -231,7 +234,7 @@ impl Upload {
             received: 0,
             committed: false,
             #[cfg(target_os = "linux")]
-            pipe: Pipe::new()?,
+            pipe,
         })
     }
 
