@@ -2,7 +2,7 @@
 //!
 //! A client sees a tree that starts at `/`, the server's `--root`. Each path
 //! it sends is first resolved *by name*, as text, against its current
-//! directory ([`Jail::join`]): `.` is dropped, `..` goes up, and a `..`
+//! directory ([`join`]): `.` is dropped, `..` goes up, and a `..`
 //! above `/` is refused, not clamped, so the client learns that it tried to
 //! leave. A client's absolute path (`/etc/passwd`) is absolute in *its* tree:
 //! the file looked for is `ROOT/etc/passwd`.

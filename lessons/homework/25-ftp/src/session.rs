@@ -588,15 +588,15 @@ impl Session {
         matches!(self.control.peek(&mut [0; 1]), Ok(0))
     }
 
-    /// The loop found the session idle too long: say so (421) and close.
-    pub fn time_out(&mut self, idle: Duration) -> Status {
+    /// The loop found the session idle too long: say so (421); the loop
+    /// closes it next.
+    pub fn time_out(&mut self, idle: Duration) {
         self.reply(Reply::new(
             421,
             format!("Idle for {} s: closing the connection", idle.as_secs()),
         ));
         self.phase = Phase::Closing;
         let _ = self.flush();
-        Status::Closed
     }
 
     /// Deregisters every socket; dropping the session then closes them

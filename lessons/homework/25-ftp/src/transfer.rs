@@ -1,7 +1,7 @@
 //! What travels over a data connection: a file down, a file up, a listing.
 //!
 //! Every transfer moves at most [`TURN`] bytes each time the loop gives it a
-//! turn, in chunks of [`CHUNK`](crate::CHUNK), then lets the loop serve
+//! turn, in chunks of [`CHUNK`], then lets the loop serve
 //! everyone else. That is what keeps one fast client from starving the
 //! others on a single thread, and what keeps memory flat: nothing is ever
 //! held in memory but the current chunk.

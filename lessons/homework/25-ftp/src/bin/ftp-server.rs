@@ -34,7 +34,8 @@ struct Args {
     /// for more.
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     users: Vec<String>,
-    /// A file of accounts, one NAME:PASSWORD[:ro] per line, # for comments.
+    /// A file of accounts, one NAME:PASSWORD (or NAME:PASSWORD:ro) per line;
+    /// # starts a comment.
     #[arg(long, value_name = "FILE")]
     users_file: Option<PathBuf>,
     /// Refuse anonymous logins.
