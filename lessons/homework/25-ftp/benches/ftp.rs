@@ -100,8 +100,8 @@ struct Results {
     /// less disturbed by a busy machine than the rates.
     download_cpu: f64,
     upload_cpu: f64,
-    /// Wall time of the concurrency round.
-    clients: Option<Duration>,
+    /// The concurrency round.
+    clients: Option<Crowd>,
     /// Peak resident memory during the large transfers, bytes.
     peak_rss: u64,
     /// Why a part could not run.
@@ -130,37 +130,71 @@ fn run(args: &Args) -> anyhow::Result<()> {
     );
     make_file(&big, args.size)?;
 
-    let mut all = Vec::new();
-    all.push(measure(
-        args,
-        "lesson-25",
-        &work,
-        &big,
-        &mut |dir: &Path| lesson_server(dir),
-    )?);
+    // Every server is started first, each in its own root; then each
+    // round moves the large file through each server in turn, so a change
+    // in the machine's load during the run touches all of them alike.
+    let mut contenders = vec![start(&work, &big, "lesson-25", &mut lesson_server)];
     if args.no_pyftpdlib {
         println!("pyftpdlib: left out (--no-pyftpdlib)");
     } else {
         match pyftpdlib_python(&work) {
-            Ok(python) => all.push(measure(
-                args,
-                "pyftpdlib",
-                &work,
-                &big,
-                &mut |dir: &Path| pyftpdlib(&python, dir, &work),
-            )?),
+            Ok(python) => contenders.push(start(&work, &big, "pyftpdlib", &mut |dir: &Path| {
+                pyftpdlib(&python, dir, &work)
+            })),
             Err(error) => println!("pyftpdlib: unavailable, left out ({error:#})"),
         }
     }
     match which("vsftpd").or_else(|_| which("/usr/sbin/vsftpd")) {
         _ if args.no_vsftpd => println!("vsftpd: left out (--no-vsftpd)"),
-        Ok(vsftpd) => all.push(measure(args, "vsftpd", &work, &big, &mut |dir: &Path| {
+        Ok(vsftpd) => contenders.push(start(&work, &big, "vsftpd", &mut |dir: &Path| {
             vsftpd_server(&vsftpd, dir, &work)
-        })?),
+        })),
         Err(_) => {
             println!("vsftpd: not installed, left out (apt-get install vsftpd to include it)")
         }
     }
+
+    let size = fs::metadata(&big)?.len();
+    let pids: Vec<u32> = contenders
+        .iter()
+        .map(|c| c.server.as_ref().map_or(0, |server| server.child.id()))
+        .collect();
+    let sampler = RssSampler::start(pids);
+    for round in 1..=args.rounds {
+        for contender in contenders.iter_mut() {
+            large_file(contender, &big, size, round)?;
+        }
+    }
+    for (contender, peak) in contenders.iter_mut().zip(sampler.stop()) {
+        contender.results.peak_rss = peak;
+    }
+    for contender in contenders.iter_mut() {
+        let Some(server) = &contender.server else {
+            continue;
+        };
+        let name = &contender.results.name;
+        let crowd = many_clients(
+            args,
+            server,
+            &work.join(format!("clients-{name}")),
+            &contender.root,
+        )?;
+        println!(
+            "{name}: {} clients at once: {:.2} s wall, the slowest moved its bytes in {:.3} s (all verified)",
+            args.clients,
+            crowd.elapsed.as_secs_f64(),
+            crowd.slowest,
+        );
+        contender.results.clients = Some(crowd);
+    }
+    let all: Vec<Results> = contenders
+        .into_iter()
+        .map(|contender| {
+            drop(contender.server);
+            let _ = fs::remove_dir_all(&contender.root);
+            contender.results
+        })
+        .collect();
     report(args, &all);
     Ok(())
 }
@@ -360,87 +394,95 @@ fn vsftpd_server(vsftpd: &Path, root: &Path, work: &Path) -> anyhow::Result<Runn
     Ok(Running { child, port })
 }
 
-/// Runs every measurement against one server, started fresh in its own
-/// root (which holds a link to the large file).
-fn measure(
-    args: &Args,
-    name: &str,
+/// One server under test, with its root and what was measured.
+struct Contender {
+    /// `None` if it could not be started (`results.note` says why).
+    server: Option<Running>,
+    root: PathBuf,
+    results: Results,
+}
+
+/// Starts one server in a fresh root holding (a link to) the large file.
+fn start(
     work: &Path,
     big: &Path,
+    name: &str,
     start: &mut dyn FnMut(&Path) -> anyhow::Result<Running>,
-) -> anyhow::Result<Results> {
+) -> Contender {
     let root = work.join(format!("root-{name}"));
-    let _ = fs::remove_dir_all(&root);
-    fs::create_dir_all(&root)?;
-    fs::hard_link(big, root.join("big.bin"))
-        .or_else(|_| fs::copy(big, root.join("big.bin")).map(drop))?;
     let mut results = Results {
         name: name.to_string(),
+        download_cpu: f64::INFINITY,
+        upload_cpu: f64::INFINITY,
         ..Results::default()
     };
-    let server = match start(&root) {
-        Ok(server) => server,
+    let prepared = (|| -> anyhow::Result<Running> {
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root)?;
+        fs::hard_link(big, root.join("big.bin"))
+            .or_else(|_| fs::copy(big, root.join("big.bin")).map(drop))?;
+        start(&root)
+    })();
+    let server = match prepared {
+        Ok(server) => {
+            println!("{name}: started, port {}", server.port);
+            Some(server)
+        }
         Err(error) => {
             println!("{name}: could not start, left out ({error:#})");
             results.note = Some(format!("{error:#}"));
-            return Ok(results);
+            None
         }
+    };
+    Contender {
+        server,
+        root,
+        results,
+    }
+}
+
+/// One round of the large file, down then up, through one server: the
+/// rate as curl measures it, and the server's CPU time per GiB.
+fn large_file(contender: &mut Contender, big: &Path, size: u64, round: u32) -> anyhow::Result<()> {
+    let Some(server) = &contender.server else {
+        return Ok(());
     };
     let pid = server.child.id();
     let url = |path: &str| format!("ftp://127.0.0.1:{}/{path}", server.port);
-    let size = fs::metadata(big)?.len();
-    println!("{name}: port {}", server.port);
-
-    let sampler = RssSampler::start(pid);
     let gib = size as f64 / (1u64 << 30) as f64;
-    results.download_cpu = f64::INFINITY;
-    results.upload_cpu = f64::INFINITY;
-    for round in 1..=args.rounds {
-        let cpu = cpu_seconds(pid);
-        let secs = curl_transfer(&["-o", "/dev/null", &url("big.bin")])?;
-        let cpu = (cpu_seconds(pid) - cpu) / gib;
-        results.download = results.download.max(size as f64 / secs);
-        results.download_cpu = results.download_cpu.min(cpu);
-        println!(
-            "  round {round}: download {:>10}, server CPU {cpu:.2} s/GiB",
-            per_sec(size as f64 / secs)
-        );
-        let cpu = cpu_seconds(pid);
-        let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url("up.bin")])?;
-        let cpu = (cpu_seconds(pid) - cpu) / gib;
-        results.upload = results.upload.max(size as f64 / secs);
-        results.upload_cpu = results.upload_cpu.min(cpu);
-        println!(
-            "  round {round}: upload   {:>10}, server CPU {cpu:.2} s/GiB",
-            per_sec(size as f64 / secs)
-        );
-        same_file(big, &root.join("up.bin")).context("the uploaded file differs")?;
-        fs::remove_file(root.join("up.bin"))?;
-    }
-    results.peak_rss = sampler.stop();
+    let results = &mut contender.results;
+    let name = &results.name;
 
-    let seconds = many_clients(args, &server, &work.join(format!("clients-{name}")), &root)?;
+    let cpu = cpu_seconds(pid);
+    let secs = curl_transfer(&["-o", "/dev/null", &url("big.bin")])?;
+    let cpu = (cpu_seconds(pid) - cpu) / gib;
     println!(
-        "  {} clients at once: {:.2} s ({} up and down, all verified)",
-        args.clients,
-        seconds.as_secs_f64(),
-        per_sec((2 * args.clients as u64 * args.client_size) as f64 / seconds.as_secs_f64())
+        "round {round}: {name:<10} download {:>10}, server CPU {cpu:.2} s/GiB",
+        per_sec(size as f64 / secs)
     );
-    results.clients = Some(seconds);
-    drop(server);
-    let _ = fs::remove_dir_all(&root);
-    Ok(results)
+    results.download = results.download.max(size as f64 / secs);
+    results.download_cpu = results.download_cpu.min(cpu);
+
+    let cpu = cpu_seconds(pid);
+    let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url("up.bin")])?;
+    let cpu = (cpu_seconds(pid) - cpu) / gib;
+    println!(
+        "round {round}: {name:<10} upload   {:>10}, server CPU {cpu:.2} s/GiB",
+        per_sec(size as f64 / secs)
+    );
+    results.upload = results.upload.max(size as f64 / secs);
+    results.upload_cpu = results.upload_cpu.min(cpu);
+
+    let uploaded = contender.root.join("up.bin");
+    same_file(big, &uploaded).with_context(|| format!("{name}: the uploaded file differs"))?;
+    fs::remove_file(uploaded)?;
+    Ok(())
 }
 
 /// `clients` curl processes at once; each uploads its own file and, over
 /// the same connection (`--next`), downloads it again. Returns the wall
 /// time; fails unless every byte came back.
-fn many_clients(
-    args: &Args,
-    server: &Running,
-    dir: &Path,
-    root: &Path,
-) -> anyhow::Result<Duration> {
+fn many_clients(args: &Args, server: &Running, dir: &Path, root: &Path) -> anyhow::Result<Crowd> {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir)?;
     for i in 0..args.clients {
@@ -460,28 +502,30 @@ fn many_clients(
         let url = format!("ftp://127.0.0.1:{}/client-{i}.bin", server.port);
         let up = dir.join(format!("up-{i}"));
         let down = dir.join(format!("down-{i}"));
+        // Each of the two transfers reports curl's own timers.
+        let options = ["--silent", "--show-error", "--max-time", "300"];
+        let timers = ["--write-out", "%{time_pretransfer} %{time_total}\n"];
         let child = Command::new("curl")
-            .args(["--silent", "--show-error", "--max-time", "300", "-T"])
+            .args(options)
+            .args(timers)
+            .arg("-T")
             .arg(&up)
             .arg(&url)
-            .args([
-                "--next",
-                "--silent",
-                "--show-error",
-                "--max-time",
-                "300",
-                "-o",
-            ])
+            .arg("--next")
+            .args(options)
+            .args(timers)
+            .arg("-o")
             .arg(&down)
             .arg(&url)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .context("start curl")?;
         children.push(child);
     }
     let mut failures = Vec::new();
+    let mut slowest: f64 = 0.0;
     for (i, child) in children.into_iter().enumerate() {
         let output = child.wait_with_output()?;
         if !output.status.success() {
@@ -490,6 +534,16 @@ fn many_clients(
                 String::from_utf8_lossy(&output.stderr).trim()
             ));
         }
+        // Its time moving bytes: up and down, curl's stalls left out.
+        let numbers: Vec<f64> = String::from_utf8_lossy(&output.stdout)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let moving: f64 = numbers
+            .chunks(2)
+            .map(|pair| pair[pair.len() - 1] - pair[0])
+            .sum();
+        slowest = slowest.max(moving);
     }
     let elapsed = started.elapsed();
     if let Some(first) = failures.first() {
@@ -507,7 +561,15 @@ fn many_clients(
             .with_context(|| format!("client {i}'s stored file differs"))?;
     }
     let _ = fs::remove_dir_all(dir);
-    Ok(elapsed)
+    Ok(Crowd { elapsed, slowest })
+}
+
+/// What the many-clients round measured.
+struct Crowd {
+    /// Wall time, first curl started to last one done.
+    elapsed: Duration,
+    /// The longest any one client spent moving bytes (curl's timers).
+    slowest: f64,
 }
 
 /// Runs one curl transfer and returns the seconds the transfer itself took,
@@ -558,39 +620,47 @@ fn same_file(a: &Path, b: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Samples the resident memory of a process and its children every few
-/// milliseconds (vsftpd forks one process per client), keeping the peak.
-/// For a single process the kernel's own peak (VmHWM) is used too.
+/// Samples the resident memory of processes and their children every few
+/// milliseconds (vsftpd forks one process per client), keeping each peak.
+/// The kernel's own peak for the main process (VmHWM) counts too.
 struct RssSampler {
-    pid: u32,
+    pids: Vec<u32>,
     stop: Arc<AtomicBool>,
-    thread: thread::JoinHandle<u64>,
+    thread: thread::JoinHandle<Vec<u64>>,
 }
 
 impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+    fn start(pids: Vec<u32>) -> RssSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let watched = pids.clone();
         let thread = thread::spawn(move || {
-            let mut peak = 0;
+            let mut peaks = vec![0; watched.len()];
             while !flag.load(Ordering::Relaxed) {
-                peak = peak.max(tree_rss(pid));
+                for (peak, &pid) in peaks.iter_mut().zip(&watched) {
+                    *peak = (*peak).max(tree_rss(pid));
+                }
                 thread::sleep(Duration::from_millis(5));
             }
-            peak
+            peaks
         });
-        RssSampler { pid, stop, thread }
+        RssSampler { pids, stop, thread }
     }
 
-    fn stop(self) -> u64 {
+    fn stop(self) -> Vec<u64> {
         self.stop.store(true, Ordering::Relaxed);
-        let sampled = self.thread.join().unwrap_or(0);
-        sampled.max(status_kib(self.pid, "VmHWM:") * 1024)
+        let sampled = self.thread.join().unwrap_or_default();
+        self.pids
+            .iter()
+            .zip(sampled)
+            .map(|(&pid, peak)| peak.max(status_kib(pid, "VmHWM:") * 1024))
+            .collect()
     }
 }
 
-/// CPU time (user + system) a process and its reaped children have used,
-/// in seconds, from /proc/PID/stat.
+/// CPU time (user + system) of a process, its children that have exited,
+/// and its live descendants, in seconds, from /proc: a process's time is in
+/// its own stat while it lives, and in its parent's once it is reaped.
 fn cpu_seconds(pid: u32) -> f64 {
     // SAFETY: sysconf only reads a configuration value.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
@@ -608,7 +678,28 @@ fn cpu_seconds(pid: u32) -> f64 {
         .take(4)
         .filter_map(|field| field.parse::<f64>().ok())
         .sum();
-    ticks / ticks_per_second
+    ticks / ticks_per_second + children(pid).into_iter().map(cpu_seconds).sum::<f64>()
+}
+
+/// The live children of a process.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| {
+            fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // The field after the command name, in parentheses.
+                    let after = stat.rsplit_once(')')?.1;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
 }
 
 /// A field of /proc/PID/status in KiB (0 if the process is gone).
@@ -626,30 +717,10 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 
 /// RSS of `pid` plus all its descendants, in bytes.
 fn tree_rss(pid: u32) -> u64 {
-    let mut total = status_kib(pid, "VmRSS:") * 1024;
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return total;
-    };
-    for entry in entries.flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let parent = fs::read_to_string(format!("/proc/{child}/stat"))
-            .ok()
-            .and_then(|stat| {
-                // The field after the command name, which is in parentheses.
-                let after = stat.rsplit_once(')')?.1;
-                after.split_whitespace().nth(1)?.parse::<u32>().ok()
-            });
-        if parent == Some(pid) {
-            total += tree_rss(child);
-        }
+    if pid == 0 {
+        return 0;
     }
-    total
+    status_kib(pid, "VmRSS:") * 1024 + children(pid).into_iter().map(tree_rss).sum::<u64>()
 }
 
 fn which(program: &str) -> anyhow::Result<PathBuf> {
@@ -695,23 +766,36 @@ fn report(args: &Args, all: &[Results]) {
         human(args.client_size)
     );
     println!(
-        "{:<10} {:>11} {:>11} {:>14} {:>14} {:>10} {:>10}",
-        "server", "download", "upload", "CPU s/GiB dn", "CPU s/GiB up", "clients", "peak RSS"
+        "{:<10} {:>10} {:>10} {:>11} {:>11} {:>12} {:>14} {:>10}",
+        "server",
+        "download",
+        "upload",
+        "CPU/GiB dn",
+        "CPU/GiB up",
+        "clients wall",
+        "slowest client",
+        "peak RSS"
     );
     for r in all {
         if let Some(note) = &r.note {
             println!("{:<10} not measured: {note}", r.name);
             continue;
         }
+        let (wall, slowest) = r.clients.as_ref().map_or(("-".into(), "-".into()), |c| {
+            (
+                format!("{:.2} s", c.elapsed.as_secs_f64()),
+                format!("{:.3} s", c.slowest),
+            )
+        });
         println!(
-            "{:<10} {:>11} {:>11} {:>14.2} {:>14.2} {:>10} {:>10}",
+            "{:<10} {:>10} {:>10} {:>9.2} s {:>9.2} s {:>12} {:>14} {:>10}",
             r.name,
             per_sec(r.download),
             per_sec(r.upload),
             r.download_cpu,
             r.upload_cpu,
-            r.clients
-                .map_or("-".into(), |d| format!("{:.2} s", d.as_secs_f64())),
+            wall,
+            slowest,
             human(r.peak_rss)
         );
     }
@@ -726,28 +810,30 @@ fn report(args: &Args, all: &[Results]) {
         let down = ours.download / theirs.download;
         let up = ours.upload / theirs.upload;
         println!(
-            "  download {down:.2}x (target >= 1.0x: {}); server CPU per GiB {:.2}x less",
+            "  download {down:.2}x (target >= 1.0x: {}); server CPU per GiB: {}",
             verdict(down >= 1.0),
-            theirs.download_cpu / ours.download_cpu
+            less(theirs.download_cpu, ours.download_cpu)
         );
         println!(
-            "  upload   {up:.2}x (target >= 3.0x: {}); server CPU per GiB {:.2}x less",
+            "  upload   {up:.2}x (target >= 3.0x: {}); server CPU per GiB: {}",
             verdict(up >= 3.0),
-            theirs.upload_cpu / ours.upload_cpu
+            less(theirs.upload_cpu, ours.upload_cpu)
         );
-        if let (Some(a), Some(b)) = (ours.clients, theirs.clients) {
+        if let (Some(a), Some(b)) = (&ours.clients, &theirs.clients) {
             println!(
-                "  {} clients {:.2}x faster",
+                "  {} clients: wall time {:.2}x faster, slowest client {:.2}x faster",
                 args.clients,
-                b.as_secs_f64() / a.as_secs_f64()
+                b.elapsed.as_secs_f64() / a.elapsed.as_secs_f64(),
+                b.slowest / a.slowest.max(1e-9)
             );
         }
     }
     println!();
-    println!("Rates are curl's own transfer times (time_total - time_pretransfer).");
-    println!("The clients round is wall time, and includes a curl 7.88 stall: when a");
+    println!("Rates and the slowest client's time are curl's own timers (time_total -");
+    println!("time_pretransfer). The wall time also holds a curl 7.88 stall: when a");
     println!("server answers EPSV at once, curl may wait 0.2 or 1 s before opening the");
-    println!("data connection. Fast servers (lesson-25, vsftpd) trigger it more often.");
+    println!("data connection; fast servers (lesson-25, vsftpd) trigger it more often.");
+    println!("Server CPU is counted in 10 ms ticks: trust it for large files only.");
     if let Some(ours) = ours {
         let ok = ours.peak_rss < 32 << 20;
         println!(
@@ -755,5 +841,14 @@ fn report(args: &Args, all: &[Results]) {
             human(ours.peak_rss),
             if ok { "met" } else { "NOT met" }
         );
+    }
+}
+
+/// `2.31x less`, or `n/a` when a measurement is zero (too small to count).
+fn less(theirs: f64, ours: f64) -> String {
+    if ours > 0.0 && theirs.is_finite() {
+        format!("{:.2}x less", theirs / ours)
+    } else {
+        "n/a (too little to measure)".to_string()
     }
 }
