@@ -821,7 +821,7 @@ fn report(args: &Args, all: &[Results]) {
         );
         if let (Some(a), Some(b)) = (&ours.clients, &theirs.clients) {
             println!(
-                "  {} clients: wall time {:.2}x faster, slowest client {:.2}x faster",
+                "  {} clients: speed {:.2}x by wall time, {:.2}x by the slowest client",
                 args.clients,
                 b.elapsed.as_secs_f64() / a.elapsed.as_secs_f64(),
                 b.slowest / a.slowest.max(1e-9)
