@@ -140,6 +140,7 @@ pub const BENCHES: &[Bench] = &[
     Bench { name: "redis", lesson: 23, target: "redis", about: "SET rate per round trip and pipelined, next to redis-benchmark -c 1 (-P 16)" },
     Bench { name: "echo", lesson: 9, target: "echo", about: "The echo arena: lessons 05, 08, 09 and redis-server under one load generator" },
     Bench { name: "coroutines", lesson: 3, target: "coroutines", about: "10,000 threads, 100,000 may coroutines, 1,000,000 tokio tasks: time and memory per unit" },
+    Bench { name: "ftp", lesson: 25, target: "ftp", about: "FTP server vs pyftpdlib (and vsftpd): 1 GiB down/up with curl, 100 clients, peak RSS" },
 ];
 
 impl Bench {

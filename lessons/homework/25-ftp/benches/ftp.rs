@@ -1,0 +1,854 @@
+//! `just bench ftp`: the lesson's server against pyftpdlib (and vsftpd, if
+//! installed), side by side in one run, with curl as the one client.
+//!
+//! ```text
+//! just bench ftp                      # 1 GiB file, 100 clients of 1 MiB, best of 3
+//! just bench ftp --size 256MiB --rounds 1
+//! just bench ftp --no-pyftpdlib       # only the lesson's server
+//! ```
+//!
+//! For each server: download and upload of one large file (MB/s, best of
+//! `--rounds`), then `--clients` curl processes at once, each uploading its
+//! own file and downloading it again over the same connection, every byte
+//! checked; and the server's peak memory (RSS, from /proc) during the large
+//! transfers. Ratios are the lesson's server over pyftpdlib.
+//!
+//! pyftpdlib is installed into a virtual environment under `target/` on
+//! first use (`python3 -m venv`, then `pip install pyftpdlib`); if that is
+//! impossible the run says so and goes on without it. vsftpd is used only if
+//! it is installed. Everything runs on 127.0.0.1.
+//!
+//! The numbers depend on the machine and on what else runs on it: on a
+//! shared machine run it twice and trust what repeats.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+/// Compares FTP servers with curl: a large file down and up, many clients at
+/// once, and peak memory.
+#[derive(Parser)]
+struct Args {
+    /// Size of the large file (1GiB, 300MiB, 5000000).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    size: u64,
+    /// How many times to move the large file each way; the best counts.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// How many clients at once in the concurrency round.
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Size of each of those clients' files.
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    client_size: u64,
+    /// Leave pyftpdlib out.
+    #[arg(long)]
+    no_pyftpdlib: bool,
+    /// Leave vsftpd out even if it is installed.
+    #[arg(long)]
+    no_vsftpd: bool,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("not a size: {text}"))?;
+    let factor = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(format!("unknown unit in {text} (use KiB, MiB, GiB)")),
+    };
+    Ok(number * factor)
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(error) = run(&args) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// What was measured for one server.
+#[derive(Default)]
+struct Results {
+    name: String,
+    /// Best download and upload rate of the large file, bytes per second.
+    download: f64,
+    upload: f64,
+    /// Least server CPU time (user + system) per GiB moved, seconds: far
+    /// less disturbed by a busy machine than the rates.
+    download_cpu: f64,
+    upload_cpu: f64,
+    /// The concurrency round.
+    clients: Option<Crowd>,
+    /// Peak resident memory during the large transfers, bytes.
+    peak_rss: u64,
+    /// Why a part could not run.
+    note: Option<String>,
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    which("curl").context("curl is the client for every server: apt-get install curl")?;
+    let version = Command::new("curl").arg("--version").output()?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    let work = target_dir().join("ftp-bench");
+    let data = work.join("data");
+    fs::create_dir_all(&data)?;
+    let big = data.join("big.bin");
+    println!(
+        "FTP benchmark, {} as the client, everything on 127.0.0.1",
+        version
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "({} cores; numbers from a busy machine are noisy: run it twice)",
+        cores()
+    );
+    make_file(&big, args.size)?;
+
+    // Every server is started first, each in its own root; then each
+    // round moves the large file through each server in turn, so a change
+    // in the machine's load during the run touches all of them alike.
+    let mut contenders = vec![start(&work, &big, "lesson-25", &mut lesson_server)];
+    if args.no_pyftpdlib {
+        println!("pyftpdlib: left out (--no-pyftpdlib)");
+    } else {
+        match pyftpdlib_python(&work) {
+            Ok(python) => contenders.push(start(&work, &big, "pyftpdlib", &mut |dir: &Path| {
+                pyftpdlib(&python, dir, &work)
+            })),
+            Err(error) => println!("pyftpdlib: unavailable, left out ({error:#})"),
+        }
+    }
+    match which("vsftpd").or_else(|_| which("/usr/sbin/vsftpd")) {
+        _ if args.no_vsftpd => println!("vsftpd: left out (--no-vsftpd)"),
+        Ok(vsftpd) => contenders.push(start(&work, &big, "vsftpd", &mut |dir: &Path| {
+            vsftpd_server(&vsftpd, dir, &work)
+        })),
+        Err(_) => {
+            println!("vsftpd: not installed, left out (apt-get install vsftpd to include it)")
+        }
+    }
+
+    let size = fs::metadata(&big)?.len();
+    let pids: Vec<u32> = contenders
+        .iter()
+        .map(|c| c.server.as_ref().map_or(0, |server| server.child.id()))
+        .collect();
+    let sampler = RssSampler::start(pids);
+    for round in 1..=args.rounds {
+        for contender in contenders.iter_mut() {
+            large_file(contender, &big, size, round)?;
+        }
+    }
+    for (contender, peak) in contenders.iter_mut().zip(sampler.stop()) {
+        contender.results.peak_rss = peak;
+    }
+    for contender in contenders.iter_mut() {
+        let Some(server) = &contender.server else {
+            continue;
+        };
+        let name = &contender.results.name;
+        let crowd = many_clients(
+            args,
+            server,
+            &work.join(format!("clients-{name}")),
+            &contender.root,
+        )?;
+        println!(
+            "{name}: {} clients at once: {:.2} s wall, the slowest moved its bytes in {:.3} s (all verified)",
+            args.clients,
+            crowd.elapsed.as_secs_f64(),
+            crowd.slowest,
+        );
+        contender.results.clients = Some(crowd);
+    }
+    let all: Vec<Results> = contenders
+        .into_iter()
+        .map(|contender| {
+            drop(contender.server);
+            let _ = fs::remove_dir_all(&contender.root);
+            contender.results
+        })
+        .collect();
+    report(args, &all);
+    Ok(())
+}
+
+/// The workspace's target directory: this benchmark runs from
+/// `target/release/deps/`.
+fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target"))
+}
+
+fn cores() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Writes `size` bytes that do not compress, unless the file is there.
+fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
+    if fs::metadata(path).is_ok_and(|meta| meta.len() == size) {
+        return Ok(());
+    }
+    println!(
+        "writing a {} test file to {} ...",
+        human(size),
+        path.display()
+    );
+    let mut file = std::io::BufWriter::new(File::create(path)?);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        file.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// A server under test: its process (killed on drop) and port.
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lesson_server(root: &Path) -> anyhow::Result<Running> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftp-server"))
+        .arg("--root")
+        .arg(root)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--anonymous-write",
+            "--max-connections",
+            "1000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start ftp-server")?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let first = lines.next().transpose()?.unwrap_or_default();
+    // Keep reading its log so it never blocks on a full pipe.
+    thread::spawn(move || lines.for_each(drop));
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .with_context(|| format!("unexpected first line {first:?}"))?;
+    Ok(Running { child, port })
+}
+
+/// The virtual environment's python with pyftpdlib, made on first use.
+fn pyftpdlib_python(work: &Path) -> anyhow::Result<PathBuf> {
+    let venv = work.join("venv");
+    let python = venv.join("bin/python");
+    let has_it = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import pyftpdlib"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if has_it(&python) {
+        return Ok(python);
+    }
+    println!("installing pyftpdlib into {} ...", venv.display());
+    let made = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status();
+    if !made.is_ok_and(|status| status.success()) {
+        bail!("python3 -m venv failed (apt-get install python3-venv)");
+    }
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "pyftpdlib"])
+        .status()
+        .context("run pip")?;
+    if !pip.success() || !has_it(&python) {
+        bail!("pip install pyftpdlib failed");
+    }
+    Ok(python)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until an FTP greeting comes from the port.
+fn wait_for_greeting(port: u16, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            bail!("the server exited: {status}");
+        }
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let mut line = String::new();
+            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+            if BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("220") {
+                return Ok(());
+            }
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    bail!("no greeting on port {port} within 20 s")
+}
+
+fn pyftpdlib(python: &Path, root: &Path, work: &Path) -> anyhow::Result<Running> {
+    let port = free_port()?;
+    let log = File::create(work.join("pyftpdlib.log"))?;
+    let mut child = Command::new(python)
+        .args([
+            "-m",
+            "pyftpdlib",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--write",
+        ])
+        .arg("--directory")
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start pyftpdlib")?;
+    wait_for_greeting(port, &mut child)?;
+    Ok(Running { child, port })
+}
+
+fn vsftpd_server(vsftpd: &Path, root: &Path, work: &Path) -> anyhow::Result<Running> {
+    let port = free_port()?;
+    let empty = work.join("vsftpd-empty");
+    fs::create_dir_all(&empty)?;
+    let config = work.join("vsftpd.conf");
+    // Anonymous read-write, run as the launching user (no chroot, no
+    // privilege separation), listening on loopback only.
+    fs::write(
+        &config,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+             background=NO\nrun_as_launching_user=YES\nanonymous_enable=YES\n\
+             no_anon_password=YES\nanon_root={}\nwrite_enable=YES\nanon_upload_enable=YES\n\
+             anon_other_write_enable=YES\nanon_mkdir_write_enable=YES\nanon_umask=022\n\
+             local_enable=NO\nseccomp_sandbox=NO\nsecure_chroot_dir={}\nxferlog_enable=NO\n\
+             max_clients=0\nmax_per_ip=0\npasv_enable=YES\n",
+            root.display(),
+            empty.display()
+        ),
+    )?;
+    let log = File::create(work.join("vsftpd.log"))?;
+    let mut child = Command::new(vsftpd)
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start vsftpd")?;
+    wait_for_greeting(port, &mut child)?;
+    Ok(Running { child, port })
+}
+
+/// One server under test, with its root and what was measured.
+struct Contender {
+    /// `None` if it could not be started (`results.note` says why).
+    server: Option<Running>,
+    root: PathBuf,
+    results: Results,
+}
+
+/// Starts one server in a fresh root holding (a link to) the large file.
+fn start(
+    work: &Path,
+    big: &Path,
+    name: &str,
+    start: &mut dyn FnMut(&Path) -> anyhow::Result<Running>,
+) -> Contender {
+    let root = work.join(format!("root-{name}"));
+    let mut results = Results {
+        name: name.to_string(),
+        download_cpu: f64::INFINITY,
+        upload_cpu: f64::INFINITY,
+        ..Results::default()
+    };
+    let prepared = (|| -> anyhow::Result<Running> {
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root)?;
+        fs::hard_link(big, root.join("big.bin"))
+            .or_else(|_| fs::copy(big, root.join("big.bin")).map(drop))?;
+        start(&root)
+    })();
+    let server = match prepared {
+        Ok(server) => {
+            println!("{name}: started, port {}", server.port);
+            Some(server)
+        }
+        Err(error) => {
+            println!("{name}: could not start, left out ({error:#})");
+            results.note = Some(format!("{error:#}"));
+            None
+        }
+    };
+    Contender {
+        server,
+        root,
+        results,
+    }
+}
+
+/// One round of the large file, down then up, through one server: the
+/// rate as curl measures it, and the server's CPU time per GiB.
+fn large_file(contender: &mut Contender, big: &Path, size: u64, round: u32) -> anyhow::Result<()> {
+    let Some(server) = &contender.server else {
+        return Ok(());
+    };
+    let pid = server.child.id();
+    let url = |path: &str| format!("ftp://127.0.0.1:{}/{path}", server.port);
+    let gib = size as f64 / (1u64 << 30) as f64;
+    let results = &mut contender.results;
+    let name = &results.name;
+
+    let cpu = cpu_seconds(pid);
+    let secs = curl_transfer(&["-o", "/dev/null", &url("big.bin")])?;
+    let cpu = (cpu_seconds(pid) - cpu) / gib;
+    println!(
+        "round {round}: {name:<10} download {:>10}, server CPU {cpu:.2} s/GiB",
+        per_sec(size as f64 / secs)
+    );
+    results.download = results.download.max(size as f64 / secs);
+    results.download_cpu = results.download_cpu.min(cpu);
+
+    let cpu = cpu_seconds(pid);
+    let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url("up.bin")])?;
+    let cpu = (cpu_seconds(pid) - cpu) / gib;
+    println!(
+        "round {round}: {name:<10} upload   {:>10}, server CPU {cpu:.2} s/GiB",
+        per_sec(size as f64 / secs)
+    );
+    results.upload = results.upload.max(size as f64 / secs);
+    results.upload_cpu = results.upload_cpu.min(cpu);
+
+    let uploaded = contender.root.join("up.bin");
+    same_file(big, &uploaded).with_context(|| format!("{name}: the uploaded file differs"))?;
+    fs::remove_file(uploaded)?;
+    Ok(())
+}
+
+/// `clients` curl processes at once; each uploads its own file and, over
+/// the same connection (`--next`), downloads it again. Returns the wall
+/// time; fails unless every byte came back.
+fn many_clients(args: &Args, server: &Running, dir: &Path, root: &Path) -> anyhow::Result<Crowd> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir)?;
+    for i in 0..args.clients {
+        let mut bytes = vec![0u8; args.client_size as usize];
+        let mut state = (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        for byte in bytes.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *byte = state as u8;
+        }
+        fs::write(dir.join(format!("up-{i}")), bytes)?;
+    }
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for i in 0..args.clients {
+        let url = format!("ftp://127.0.0.1:{}/client-{i}.bin", server.port);
+        let up = dir.join(format!("up-{i}"));
+        let down = dir.join(format!("down-{i}"));
+        // Each of the two transfers reports curl's own timers.
+        let options = ["--silent", "--show-error", "--max-time", "300"];
+        let timers = ["--write-out", "%{time_pretransfer} %{time_total}\n"];
+        let child = Command::new("curl")
+            .args(options)
+            .args(timers)
+            .arg("-T")
+            .arg(&up)
+            .arg(&url)
+            .arg("--next")
+            .args(options)
+            .args(timers)
+            .arg("-o")
+            .arg(&down)
+            .arg(&url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("start curl")?;
+        children.push(child);
+    }
+    let mut failures = Vec::new();
+    let mut slowest: f64 = 0.0;
+    for (i, child) in children.into_iter().enumerate() {
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            failures.push(format!(
+                "client {i}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        // Its time moving bytes: up and down, curl's stalls left out.
+        let numbers: Vec<f64> = String::from_utf8_lossy(&output.stdout)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let moving: f64 = numbers
+            .chunks(2)
+            .map(|pair| pair[pair.len() - 1] - pair[0])
+            .sum();
+        slowest = slowest.max(moving);
+    }
+    let elapsed = started.elapsed();
+    if let Some(first) = failures.first() {
+        bail!(
+            "{} of {} clients failed; the first: {first}",
+            failures.len(),
+            args.clients
+        );
+    }
+    for i in 0..args.clients {
+        let up = dir.join(format!("up-{i}"));
+        same_file(&up, &dir.join(format!("down-{i}")))
+            .with_context(|| format!("client {i} downloaded other bytes"))?;
+        same_file(&up, &root.join(format!("client-{i}.bin")))
+            .with_context(|| format!("client {i}'s stored file differs"))?;
+    }
+    let _ = fs::remove_dir_all(dir);
+    Ok(Crowd { elapsed, slowest })
+}
+
+/// What the many-clients round measured.
+struct Crowd {
+    /// Wall time, first curl started to last one done.
+    elapsed: Duration,
+    /// The longest any one client spent moving bytes (curl's timers).
+    slowest: f64,
+}
+
+/// Runs one curl transfer and returns the seconds the transfer itself took,
+/// as curl measures it: from "about to transfer" (after login and the data
+/// connection are set up) to the end. That leaves out curl's start-up and
+/// a curl 7.88 stall before some data connections (see `report`).
+fn curl_transfer(args: &[&str]) -> anyhow::Result<f64> {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "600"])
+        .args(["--write-out", "%{time_pretransfer} %{time_total}"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("run curl")?;
+    if !output.status.success() {
+        bail!(
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let times = String::from_utf8_lossy(&output.stdout);
+    let numbers: Vec<f64> = times
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    match numbers[..] {
+        [pretransfer, total] if total > pretransfer => Ok(total - pretransfer),
+        _ => bail!("cannot read curl's timings from {times:?}"),
+    }
+}
+
+/// Compares two files chunk by chunk.
+fn same_file(a: &Path, b: &Path) -> anyhow::Result<()> {
+    let (mut a, mut b) = (File::open(a)?, File::open(b)?);
+    if a.metadata()?.len() != b.metadata()?.len() {
+        bail!("the sizes differ");
+    }
+    let (mut x, mut y) = (vec![0; 1 << 20], vec![0; 1 << 20]);
+    loop {
+        let n = a.read(&mut x)?;
+        if n == 0 {
+            return Ok(());
+        }
+        b.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            bail!("the contents differ");
+        }
+    }
+}
+
+/// Samples the resident memory of processes and their children every few
+/// milliseconds (vsftpd forks one process per client), keeping each peak.
+/// The kernel's own peak for the main process (VmHWM) counts too.
+struct RssSampler {
+    pids: Vec<u32>,
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<Vec<u64>>,
+}
+
+impl RssSampler {
+    fn start(pids: Vec<u32>) -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let watched = pids.clone();
+        let thread = thread::spawn(move || {
+            let mut peaks = vec![0; watched.len()];
+            while !flag.load(Ordering::Relaxed) {
+                for (peak, &pid) in peaks.iter_mut().zip(&watched) {
+                    *peak = (*peak).max(tree_rss(pid));
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+            peaks
+        });
+        RssSampler { pids, stop, thread }
+    }
+
+    fn stop(self) -> Vec<u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        let sampled = self.thread.join().unwrap_or_default();
+        self.pids
+            .iter()
+            .zip(sampled)
+            .map(|(&pid, peak)| peak.max(status_kib(pid, "VmHWM:") * 1024))
+            .collect()
+    }
+}
+
+/// CPU time (user + system) of a process, its children that have exited,
+/// and its live descendants, in seconds, from /proc: a process's time is in
+/// its own stat while it lives, and in its parent's once it is reaped.
+fn cpu_seconds(pid: u32) -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (in parentheses): utime, stime, cutime
+    // and cstime are the 12th to the 15th.
+    let Some((_, after)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let ticks: f64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .filter_map(|field| field.parse::<f64>().ok())
+        .sum();
+    ticks / ticks_per_second + children(pid).into_iter().map(cpu_seconds).sum::<f64>()
+}
+
+/// The live children of a process.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| {
+            fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // The field after the command name, in parentheses.
+                    let after = stat.rsplit_once(')')?.1;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// A field of /proc/PID/status in KiB (0 if the process is gone).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// RSS of `pid` plus all its descendants, in bytes.
+fn tree_rss(pid: u32) -> u64 {
+    if pid == 0 {
+        return 0;
+    }
+    status_kib(pid, "VmRSS:") * 1024 + children(pid).into_iter().map(tree_rss).sum::<u64>()
+}
+
+fn which(program: &str) -> anyhow::Result<PathBuf> {
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            bail!("{program} not found")
+        };
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| format!("{program} is not on PATH"))
+}
+
+fn per_sec(bytes_per_sec: f64) -> String {
+    if bytes_per_sec >= 1e9 {
+        format!("{:.2} GB/s", bytes_per_sec / 1e9)
+    } else {
+        format!("{:.0} MB/s", bytes_per_sec / 1e6)
+    }
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{b} bytes"),
+    }
+}
+
+fn report(args: &Args, all: &[Results]) {
+    println!();
+    println!(
+        "{} file, best of {} rounds; {} clients x {} up and down",
+        human(args.size),
+        args.rounds,
+        args.clients,
+        human(args.client_size)
+    );
+    println!(
+        "{:<10} {:>10} {:>10} {:>11} {:>11} {:>12} {:>14} {:>10}",
+        "server",
+        "download",
+        "upload",
+        "CPU/GiB dn",
+        "CPU/GiB up",
+        "clients wall",
+        "slowest client",
+        "peak RSS"
+    );
+    for r in all {
+        if let Some(note) = &r.note {
+            println!("{:<10} not measured: {note}", r.name);
+            continue;
+        }
+        let (wall, slowest) = r.clients.as_ref().map_or(("-".into(), "-".into()), |c| {
+            (
+                format!("{:.2} s", c.elapsed.as_secs_f64()),
+                format!("{:.3} s", c.slowest),
+            )
+        });
+        println!(
+            "{:<10} {:>10} {:>10} {:>9.2} s {:>9.2} s {:>12} {:>14} {:>10}",
+            r.name,
+            per_sec(r.download),
+            per_sec(r.upload),
+            r.download_cpu,
+            r.upload_cpu,
+            wall,
+            slowest,
+            human(r.peak_rss)
+        );
+    }
+    let ours = all.iter().find(|r| r.name == "lesson-25");
+    let theirs = all
+        .iter()
+        .find(|r| r.name == "pyftpdlib" && r.note.is_none());
+    if let (Some(ours), Some(theirs)) = (ours, theirs) {
+        println!();
+        println!("lesson-25 / pyftpdlib:");
+        let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+        let down = ours.download / theirs.download;
+        let up = ours.upload / theirs.upload;
+        println!(
+            "  download {down:.2}x (target >= 1.0x: {}); server CPU per GiB: {}",
+            verdict(down >= 1.0),
+            less(theirs.download_cpu, ours.download_cpu)
+        );
+        println!(
+            "  upload   {up:.2}x (target >= 3.0x: {}); server CPU per GiB: {}",
+            verdict(up >= 3.0),
+            less(theirs.upload_cpu, ours.upload_cpu)
+        );
+        if let (Some(a), Some(b)) = (&ours.clients, &theirs.clients) {
+            println!(
+                "  {} clients: speed {:.2}x by wall time, {:.2}x by the slowest client",
+                args.clients,
+                b.elapsed.as_secs_f64() / a.elapsed.as_secs_f64(),
+                b.slowest / a.slowest.max(1e-9)
+            );
+        }
+    }
+    println!();
+    println!("Rates and the slowest client's time are curl's own timers (time_total -");
+    println!("time_pretransfer). The wall time also holds a curl 7.88 stall: when a");
+    println!("server answers EPSV at once, curl may wait 0.2 or 1 s before opening the");
+    println!("data connection; fast servers (lesson-25, vsftpd) trigger it more often.");
+    println!("Server CPU is counted in 10 ms ticks: trust it for large files only.");
+    if let Some(ours) = ours {
+        let ok = ours.peak_rss < 32 << 20;
+        println!(
+            "lesson-25 peak RSS {} (target < 32 MiB: {})",
+            human(ours.peak_rss),
+            if ok { "met" } else { "NOT met" }
+        );
+    }
+}
+
+/// `2.31x less`, or `n/a` when a measurement is zero (too small to count).
+fn less(theirs: f64, ours: f64) -> String {
+    if ours > 0.0 && theirs.is_finite() {
+        format!("{:.2}x less", theirs / ours)
+    } else {
+        "n/a (too little to measure)".to_string()
+    }
+}
