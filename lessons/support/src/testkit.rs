@@ -19,6 +19,10 @@
 //! names of its own ([`unique_name`]). A test that stops or kills its broker
 //! starts a private one with [`RabbitMq::start`].
 //!
+//! Lesson programs that tests start in the background are [`Program`]s: their
+//! output is read line by line (to wait for "ready" instead of sleeping), and
+//! they are killed when the test is done with them.
+//!
 //! ```no_run
 //! let rabbit = support::testkit::shared_rabbitmq();
 //! let queue = support::testkit::unique_name("hello");
@@ -37,6 +41,9 @@ use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+mod program;
+pub use program::{Finished, PATIENCE, Program, run};
 
 /// How long a server may take to answer after it is started. RabbitMQ needs
 /// about 4 s on a 2-core machine; a loaded CI machine gets ample slack.
@@ -454,47 +461,14 @@ struct Guarded {
 }
 
 impl Guarded {
-    /// Spawns `command` through the spawner thread (see [`spawner`]).
+    /// Spawns `command` with its output going to `log`.
     fn spawn(mut command: Command, log: &Path) -> io::Result<Self> {
         let out = File::options().create(true).append(true).open(log)?;
         command
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            // Its own group, so that killing it also kills what it started.
-            command.process_group(0);
-            #[cfg(target_os = "linux")]
-            {
-                let parent = std::process::id() as libc::pid_t;
-                // SAFETY: only async-signal-safe system calls run between
-                // fork and exec.
-                unsafe {
-                    command.pre_exec(move || {
-                        // Die with the test process, however it ends.
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                        // The parent may have died before prctl took effect.
-                        if libc::getppid() != parent {
-                            libc::_exit(1);
-                        }
-                        Ok(())
-                    });
-                }
-            }
-        }
-        let (reply, answer) = mpsc::channel();
-        spawner()
-            .lock()
-            .map_err(|_| io::Error::other("the testkit spawner thread died"))?
-            .send((command, reply))
-            .map_err(|_| io::Error::other("the testkit spawner thread died"))?;
-        let child = answer
-            .recv()
-            .map_err(|_| io::Error::other("the testkit spawner thread died"))??;
+        let child = spawn_bound_to_us(command)?;
         let pid = child.id() as i32;
         Ok(Guarded { child, pid })
     }
@@ -534,6 +508,46 @@ impl Drop for Guarded {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Spawns `command` in a process group of its own (so that killing the group
+/// also kills whatever it started), through the spawner thread (see
+/// [`spawner`]), and on Linux with `PR_SET_PDEATHSIG`, so that it dies with
+/// the test process however that ends.
+fn spawn_bound_to_us(mut command: Command) -> io::Result<Child> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        {
+            let parent = std::process::id() as libc::pid_t;
+            // SAFETY: only async-signal-safe system calls run between
+            // fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    // Die with the test process, however it ends.
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    // The parent may have died before prctl took effect.
+                    if libc::getppid() != parent {
+                        libc::_exit(1);
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
+    let (reply, answer) = mpsc::channel();
+    spawner()
+        .lock()
+        .map_err(|_| io::Error::other("the testkit spawner thread died"))?
+        .send((command, reply))
+        .map_err(|_| io::Error::other("the testkit spawner thread died"))?;
+    answer
+        .recv()
+        .map_err(|_| io::Error::other("the testkit spawner thread died"))?
 }
 
 fn kill_group(pid: i32, signal: i32) {

@@ -1,0 +1,55 @@
+"""The pika side of `just bench rabbitmq`: the same work as the Rust side.
+
+Publishes N messages to a queue through the default exchange (as the notes'
+send.py does), done when the broker reports all N in the queue; then
+consumes them with auto_ack (as the notes' receive programs do), done when
+the N-th has arrived. Prints `publish=<per second> consume=<per second>`.
+"""
+
+import argparse
+import time
+
+import pika
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--queue", required=True)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--size", type=int, default=100)
+    args = parser.parse_args()
+
+    connection = pika.BlockingConnection(pika.URLParameters(args.url))
+    channel = connection.channel()
+    channel.queue_declare(queue=args.queue)
+    body = b"x" * args.size
+
+    start = time.perf_counter()
+    for _ in range(args.messages):
+        channel.basic_publish(exchange="", routing_key=args.queue, body=body)
+    while True:
+        state = channel.queue_declare(queue=args.queue, passive=True)
+        if state.method.message_count >= args.messages:
+            break
+    publish = args.messages / (time.perf_counter() - start)
+
+    received = 0
+
+    def on_message(channel, method, properties, body):
+        nonlocal received
+        received += 1
+        if received == args.messages:
+            channel.stop_consuming()
+
+    start = time.perf_counter()
+    channel.basic_consume(queue=args.queue, on_message_callback=on_message, auto_ack=True)
+    channel.start_consuming()
+    consume = args.messages / (time.perf_counter() - start)
+
+    connection.close()
+    print(f"publish={publish:.1f} consume={consume:.1f}")
+
+
+if __name__ == "__main__":
+    main()
