@@ -327,25 +327,23 @@ pub fn hint(error: &anyhow::Error) -> Option<&'static str> {
 fn hint_for_lapin(error: &lapin::Error) -> Option<&'static str> {
     match error.kind() {
         ErrorKind::ProtocolError(amqp) => Some(match amqp.get_id() {
-            // The hint for the lesson that shows it (11) comes first.
             406 => {
-                "PRECONDITION_FAILED: a queue or exchange keeps the settings it was first \
-                 declared with (durable, exclusive, auto-delete, type, arguments), and the \
-                 broker refuses to declare it again with other ones. Declare it exactly as it \
-                 exists, pick another name, or delete it first, for example: \
-                 `just rabbitmqctl delete_queue NAME`. See what exists with \
-                 `just rabbitmqctl list_queues name durable auto_delete`."
+                "PRECONDITION_FAILED: a queue or exchange keeps the settings it was first\n  \
+                 declared with (durable, exclusive, auto-delete, type, arguments), and the\n  \
+                 broker refuses to declare it again with other ones. Declare it as it is,\n  \
+                 pick another name, or delete it first: `just rabbitmqctl delete_queue NAME`.\n  \
+                 See what exists: `just rabbitmqctl list_queues name durable auto_delete`."
             }
             403 => {
-                "ACCESS_REFUSED: this user may not do that on this virtual host. \
-                 Grant rights with `just rabbitmqctl set_permissions -p / USER '.*' '.*' '.*'`."
+                "ACCESS_REFUSED: this user may not do that on this virtual host. Grant rights:\n  \
+                 `just rabbitmqctl set_permissions -p / USER '.*' '.*' '.*'`."
             }
             404 => {
-                "NOT_FOUND: that queue or exchange does not exist (yet). Start the program \
+                "NOT_FOUND: that queue or exchange does not exist (yet). Start the program\n  \
                  that declares it first, or check the name."
             }
             405 => {
-                "RESOURCE_LOCKED: an exclusive queue belongs to another connection; only \
+                "RESOURCE_LOCKED: an exclusive queue belongs to another connection; only\n  \
                  that connection may use it."
             }
             320 => "CONNECTION_FORCED: the broker was shut down, or an operator closed us.",
@@ -353,7 +351,8 @@ fn hint_for_lapin(error: &lapin::Error) -> Option<&'static str> {
             _ => return None,
         }),
         ErrorKind::IOError(_) => Some(
-            "The connection to the broker broke: was it stopped? `just status` says what runs.",
+            "The connection to the broker broke: was it stopped? `just status` says\n  \
+             what runs.",
         ),
         _ => None,
     }

@@ -79,7 +79,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let rust = runtime.block_on(measure_rust(&rabbit.url(), args.messages, args.size))?;
     let python = match pika_python(args.python.as_deref()) {
-        Ok(python) => Some(measure_pika(&python, &rabbit.url(), args.messages, args.size)),
+        Ok(python) => Some(measure_pika(
+            &python,
+            &rabbit.url(),
+            args.messages,
+            args.size,
+        )),
         Err(reason) => {
             println!("pika: skipped ({reason})\n");
             None
@@ -147,11 +152,13 @@ async fn measure_rust(url: &str, count: u32, size: usize) -> anyhow::Result<Rate
                 in_flight.pop_front().unwrap().await?;
             }
         }
-        for p in in_flight { p.await?; }
+        for p in in_flight {
+            p.await?;
+        }
     } else {
-    for _ in 0..count {
-        send(channel, &queue, &body).await?;
-    }
+        for _ in 0..count {
+            send(channel, &queue, &body).await?;
+        }
     }
     wait_until_queued(channel, &queue, count).await?;
     let publish = rate(count, start.elapsed());
@@ -203,7 +210,12 @@ fn measure_pika(python: &Path, url: &str, count: u32, size: usize) -> anyhow::Re
     let output = Command::new(python)
         .arg(&script)
         .args(["--url", url, "--queue", "bench-pika"])
-        .args(["--messages", &count.to_string(), "--size", &size.to_string()])
+        .args([
+            "--messages",
+            &count.to_string(),
+            "--size",
+            &size.to_string(),
+        ])
         .output()
         .with_context(|| format!("running {}", python.display()))?;
     if !output.status.success() {
@@ -247,7 +259,10 @@ fn pika_python(given: Option<&Path>) -> Result<PathBuf, String> {
             return Ok(python.to_path_buf());
         }
     }
-    println!("pika is not installed: installing it into {} ...", venv.display());
+    println!(
+        "pika is not installed: installing it into {} ...",
+        venv.display()
+    );
     let made = Command::new("python3")
         .args(["-m", "venv"])
         .arg(&venv)

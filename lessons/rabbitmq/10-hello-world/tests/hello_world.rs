@@ -22,7 +22,10 @@ fn what_send_sends_receive_prints() {
         " [x] Received \"Hello World!\""
     );
 
-    let sent = run(SEND, ["--url", &rabbit.url(), "--queue", &queue, "good", "morning"]);
+    let sent = run(
+        SEND,
+        ["--url", &rabbit.url(), "--queue", &queue, "good", "morning"],
+    );
     assert!(sent.success(), "{sent:?}");
     assert_eq!(
         receiver.expect_line("Received"),
@@ -76,8 +79,15 @@ fn a_wrong_password_is_a_clear_error() {
     let sent = run(SEND, ["--url", &rabbit.url_for(&user, "wrong-password")]);
     assert!(!sent.success());
     assert_clear_error(&sent.stderr, "refused the login");
-    assert!(sent.stderr.contains(&format!("{user}:***@")), "{}", sent.stderr);
-    assert!(!sent.stderr.contains("wrong-password"), "the password leaked");
+    assert!(
+        sent.stderr.contains(&format!("{user}:***@")),
+        "{}",
+        sent.stderr
+    );
+    assert!(
+        !sent.stderr.contains("wrong-password"),
+        "the password leaked"
+    );
 }
 
 /// `add_user` alone is not enough: without `set_permissions` the user may

@@ -168,11 +168,19 @@ impl Program {
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    panic!("{} printed no line with {what:?} within {PATIENCE:?}.\n{}", self.name, self.transcript())
+                    panic!(
+                        "{} printed no line with {what:?} within {PATIENCE:?}.\n{}",
+                        self.name,
+                        self.transcript()
+                    )
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     self.reap(Instant::now() + PATIENCE);
-                    panic!("{} ended without printing {what:?}.\n{}", self.name, self.transcript())
+                    panic!(
+                        "{} ended without printing {what:?}.\n{}",
+                        self.name,
+                        self.transcript()
+                    )
                 }
             }
         }
@@ -185,7 +193,10 @@ impl Program {
 
     /// What the program has written to standard error so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().map(|text| text.clone()).unwrap_or_default()
+        self.stderr
+            .lock()
+            .map(|text| text.clone())
+            .unwrap_or_default()
     }
 
     /// Kills the program at once with SIGKILL, as a crash or `kill -9`
@@ -217,12 +228,20 @@ impl Program {
                 Ok(line) => self.seen.push(line),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    panic!("{} did not finish within {PATIENCE:?}.\n{}", self.name, self.transcript())
+                    panic!(
+                        "{} did not finish within {PATIENCE:?}.\n{}",
+                        self.name,
+                        self.transcript()
+                    )
                 }
             }
         }
         let Some(status) = self.reap(deadline) else {
-            panic!("{} did not exit within {PATIENCE:?}.\n{}", self.name, self.transcript())
+            panic!(
+                "{} did not exit within {PATIENCE:?}.\n{}",
+                self.name,
+                self.transcript()
+            )
         };
         let mut stdout = self.seen.join("\n");
         if !stdout.is_empty() {
