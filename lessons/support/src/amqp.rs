@@ -1,7 +1,7 @@
 //! Where RabbitMQ is, connecting to it with an error a student can act on,
 //! and the plumbing every RabbitMQ lesson program shares: a [`Session`]
-//! (connection and channel), an [`exclusive_queue`] for subscribers, a
-//! consumer loop that stops on Ctrl-C ([`for_each_delivery`]), and errors
+//! (connection and channel), an [`exclusive_queue`] and [`subscribe`] for
+//! the receivers of lessons 12 to 15, a consumer loop that stops on Ctrl-C ([`for_each_delivery`]), and errors
 //! that say what to do ([`exit`], [`hint`]).
 
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use lapin::options::{BasicConsumeOptions, QueueDeclareOptions};
+use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{Connection, ConnectionProperties, ErrorKind, uri::AMQPUri};
 
@@ -209,6 +209,59 @@ pub async fn exclusive_queue(channel: &lapin::Channel) -> lapin::Result<ShortStr
     Ok(queue.name().clone())
 }
 // ANCHOR_END: exclusive_queue
+
+// ANCHOR: subscribe
+/// One binding: "send this queue the messages of the exchange that match".
+///
+/// What *match* means is the exchange type's business: a fanout exchange
+/// ignores both fields, a direct exchange compares the routing key with
+/// `key`, a topic exchange matches it against `key` as a pattern, and a
+/// headers exchange ignores the key and looks at `arguments`.
+#[derive(Debug, Clone, Default)]
+pub struct Binding {
+    /// The binding key.
+    pub key: ShortString,
+    /// Extra arguments; only headers exchanges use them.
+    pub arguments: FieldTable,
+}
+
+impl Binding {
+    /// A binding by key alone.
+    pub fn key(key: ShortString) -> Binding {
+        Binding {
+            key,
+            arguments: FieldTable::default(),
+        }
+    }
+}
+
+/// Subscribes to an exchange: makes an [`exclusive_queue`], binds it to
+/// `exchange` once per binding, and starts consuming it with automatic acks.
+/// Returns the queue's name and the consumer.
+///
+/// This is the receiving side of lessons 12 to 14: only the exchange type
+/// and the bindings differ.
+pub async fn subscribe(
+    channel: &lapin::Channel,
+    exchange: &ShortString,
+    bindings: &[Binding],
+) -> lapin::Result<(ShortString, lapin::Consumer)> {
+    let queue = exclusive_queue(channel).await?;
+    for binding in bindings {
+        channel
+            .queue_bind(
+                queue.clone(),
+                exchange.clone(),
+                binding.key.clone(),
+                QueueBindOptions::default(),
+                binding.arguments.clone(),
+            )
+            .await?;
+    }
+    let consumer = consume(channel, &queue, Acks::Automatic).await?;
+    Ok((queue, consumer))
+}
+// ANCHOR_END: subscribe
 
 // ANCHOR: consume
 /// How a consumer tells the broker that a message is done with.

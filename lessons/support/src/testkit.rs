@@ -43,7 +43,9 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 mod program;
+mod routing;
 pub use program::{Finished, PATIENCE, Program, run};
+pub use routing::{Probe, ask_queue, queue_length, route};
 
 /// How long a server may take to answer after it is started. RabbitMQ needs
 /// about 4 s on a 2-core machine; a loaded CI machine gets ample slack.

@@ -7,11 +7,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use lapin::options::QueueDeclareOptions;
-use lapin::types::{FieldTable, ShortString};
+use lapin::types::ShortString;
 use lesson_11_work_queues::{Durability, declare_task_queue, publish_task};
 use support::amqp::Session;
-use support::testkit::{PATIENCE, Program, RabbitMq, run, shared_rabbitmq, unique_name};
+use support::testkit::{
+    PATIENCE, Program, RabbitMq, queue_length, run, shared_rabbitmq, unique_name,
+};
 
 const NEW_TASK: &str = env!("CARGO_BIN_EXE_new-task");
 const WORKER: &str = env!("CARGO_BIN_EXE_worker");
@@ -50,31 +51,6 @@ fn publish(url: &str, queue: &str, tasks: &[String], durability: Durability) {
         }
         session.close().await.unwrap();
     });
-}
-
-/// How many messages wait in `queue`, or `None` if there is no such queue.
-fn queue_length(url: &str, queue: &str) -> Option<u32> {
-    block_on(async {
-        let session = Session::open(url).await.unwrap();
-        // A passive declare only asks: it fails with NOT_FOUND if the queue
-        // does not exist, and never creates it.
-        let options = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let answer = session
-            .channel
-            .queue_declare(queue.into(), options, FieldTable::default())
-            .await;
-        match answer {
-            Ok(state) => Some(state.message_count()),
-            Err(error) => {
-                let message = error.to_string();
-                assert!(message.contains("NOT_FOUND"), "{message}");
-                None
-            }
-        }
-    })
 }
 
 fn block_on<T>(future: impl Future<Output = T>) -> T {
