@@ -59,19 +59,21 @@ pub struct Probe {
     pub body: String,
 }
 
-/// Asks the real broker which `probes` each of `bindings` selects, through
-/// `exchange` (which must exist). Returns, for each binding, the bodies of
-/// the probes it received, in the order they were published.
+/// Asks the real broker which `probes` reach each of `queues`, through
+/// `exchange` (which must exist). Each entry of `queues` is the list of
+/// bindings of one queue (a queue receives a message once if any of its
+/// bindings matches). Returns, for each queue, the bodies of the probes it
+/// received, in the order they were published.
 ///
 /// How it knows *exactly*, without waiting and hoping: it binds one
-/// exclusive queue per binding, publishes every probe with publisher
+/// exclusive queue per entry, publishes every probe with publisher
 /// confirms (a confirm comes only when the message is in every queue it was
 /// routed to), and then empties each queue with `basic.get`, which says
 /// "empty" instead of waiting.
 pub fn route(
     url: &str,
     exchange: &str,
-    bindings: &[Binding],
+    queues: &[Vec<Binding>],
     probes: &[Probe],
 ) -> Vec<Vec<String>> {
     block_on(async {
@@ -79,20 +81,22 @@ pub fn route(
             .await
             .expect("connect to the test broker");
         let channel = &session.channel;
-        let mut queues = Vec::new();
-        for binding in bindings {
+        let mut names = Vec::new();
+        for bindings in queues {
             let queue = exclusive_queue(channel).await.expect("declare a queue");
-            channel
-                .queue_bind(
-                    queue.clone(),
-                    exchange.into(),
-                    binding.key.clone(),
-                    QueueBindOptions::default(),
-                    binding.arguments.clone(),
-                )
-                .await
-                .unwrap_or_else(|error| panic!("bind {binding:?}: {error}"));
-            queues.push(queue);
+            for binding in bindings {
+                channel
+                    .queue_bind(
+                        queue.clone(),
+                        exchange.into(),
+                        binding.key.clone(),
+                        QueueBindOptions::default(),
+                        binding.arguments.clone(),
+                    )
+                    .await
+                    .unwrap_or_else(|error| panic!("bind {binding:?}: {error}"));
+            }
+            names.push(queue);
         }
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -115,7 +119,7 @@ pub fn route(
         assert!(returned.is_empty(), "no probe is mandatory");
 
         let mut received = Vec::new();
-        for queue in queues {
+        for queue in names {
             let mut bodies = Vec::new();
             let options = BasicGetOptions { no_ack: true };
             while let Some(message) = channel
