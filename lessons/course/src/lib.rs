@@ -105,6 +105,7 @@ pub struct Bench {
 /// accept and ignore.
 #[rustfmt::skip]
 pub const BENCHES: &[Bench] = &[
+    Bench { name: "rabbitmq", lesson: 10, target: "rabbitmq", about: "RabbitMQ publish and consume rates: lesson code (lapin) vs the notes' pika" },
 ];
 
 impl Bench {

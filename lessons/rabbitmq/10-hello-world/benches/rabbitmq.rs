@@ -24,7 +24,7 @@ use clap::Parser;
 use futures_lite::StreamExt;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::{FieldTable, ShortString};
-use lesson_10_hello_world::{declare_queue, receive, send};
+use lesson_10_hello_world::{declare_queue, receive, send_many};
 use support::amqp::Session;
 use support::testkit::RabbitMq;
 
@@ -138,28 +138,7 @@ async fn measure_rust(url: &str, count: u32, size: usize) -> anyhow::Result<Rate
     let body = vec![b'x'; size];
 
     let start = Instant::now();
-    if std::env::var_os("WINDOW").is_some() {
-        let window: usize = std::env::var("WINDOW").unwrap().parse().unwrap();
-        let mut in_flight = std::collections::VecDeque::new();
-        for _ in 0..count {
-            let mut publish = Box::pin(send(channel, &queue, &body));
-            if let Some(result) = futures_lite::future::poll_once(&mut publish).await {
-                result?;
-                continue;
-            }
-            in_flight.push_back(publish);
-            if in_flight.len() >= window {
-                in_flight.pop_front().unwrap().await?;
-            }
-        }
-        for p in in_flight {
-            p.await?;
-        }
-    } else {
-        for _ in 0..count {
-            send(channel, &queue, &body).await?;
-        }
-    }
+    send_many(channel, &queue, (0..count).map(|_| body.as_slice())).await?;
     wait_until_queued(channel, &queue, count).await?;
     let publish = rate(count, start.elapsed());
 

@@ -2,7 +2,11 @@
 //! prints; a user made with rabbitmqctl can connect; a wrong password or a
 //! broker that is down is a clear error and a non-zero exit, not a panic.
 
-use support::testkit::{Program, run, shared_rabbitmq, unique_name};
+use futures_lite::StreamExt;
+use lapin::types::ShortString;
+use lesson_10_hello_world::{declare_queue, receive, send_many};
+use support::amqp::Session;
+use support::testkit::{Program, queue_length, run, shared_rabbitmq, unique_name};
 
 const SEND: &str = env!("CARGO_BIN_EXE_send");
 const RECEIVE: &str = env!("CARGO_BIN_EXE_receive");
@@ -50,6 +54,51 @@ fn messages_wait_in_the_queue_until_someone_receives_them() {
             format!(" [x] Received \"{word}\"")
         );
     }
+}
+
+/// `send_many` keeps many publishes in flight, yet the queue gets them in
+/// the order given.
+#[tokio::test]
+async fn send_many_keeps_the_order() {
+    let rabbit = shared_rabbitmq();
+    let queue: ShortString = unique_name("hello").as_str().into();
+    let session = Session::open(&rabbit.url()).await.unwrap();
+    declare_queue(&session.channel, &queue).await.unwrap();
+    let bodies: Vec<String> = (0..2000).map(|n| n.to_string()).collect();
+    send_many(
+        &session.channel,
+        &queue,
+        bodies.iter().map(|b| b.as_bytes()),
+    )
+    .await
+    .unwrap();
+
+    let mut consumer = receive(&session.channel, &queue).await.unwrap();
+    for expected in &bodies {
+        let delivery = consumer.next().await.unwrap().unwrap();
+        assert_eq!(String::from_utf8_lossy(&delivery.data), *expected);
+    }
+}
+
+#[test]
+fn send_count_sends_that_many_copies() {
+    let rabbit = shared_rabbitmq();
+    let queue = unique_name("hello");
+    let sent = run(
+        SEND,
+        [
+            "--url",
+            &rabbit.url(),
+            "--queue",
+            &queue,
+            "--count",
+            "500",
+            "x",
+        ],
+    );
+    assert!(sent.success(), "{sent:?}");
+    assert_eq!(sent.stdout, " [x] Sent \"x\" 500 times\n");
+    assert_eq!(queue_length(&rabbit.url(), &queue), Some(500));
 }
 
 /// The chapter's recipe: `rabbitmqctl add_user`, then `set_permissions`,
