@@ -46,7 +46,8 @@ pub enum ConnectError {
     /// `set_permissions`.
     #[error(
         "{broker} at {url} let the user in, but not into this virtual host: {reason}\n  \
-         Check the virtual host at the end of the URL (`%2f` is `/`) and grant the user rights on it: `rabbitmqctl set_permissions -p / USER '.*' '.*' '.*'` \
+         Check the virtual host at the end of the URL (`%2f` is `/`), and grant the user\n  \
+         rights on it: `rabbitmqctl set_permissions -p / USER '.*' '.*' '.*'`\n  \
          (`just rabbitmqctl set_permissions ...` for the course broker)."
     )]
     VhostRefused {

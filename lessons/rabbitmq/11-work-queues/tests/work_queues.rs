@@ -67,6 +67,7 @@ fn received_task(line: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+// ANCHOR: kill_test
 /// The notes' promise: "if a worker dies, its task goes to another worker".
 /// Worker A takes the first task and dies in the middle of it (SIGKILL: no
 /// chance to clean up). Worker B does every task, the dead worker's too.
@@ -108,6 +109,7 @@ fn a_task_held_by_a_killed_worker_is_done_by_another() {
     assert!(!doomed.stdout_lines().iter().any(|l| l.contains("Done")));
     assert_eq!(queue_length(&url, &queue), Some(0), "nothing left over");
 }
+// ANCHOR_END: kill_test
 
 /// The notes' durability promise, side by side: after a broker restart, the
 /// durable queue is back with its persistent message; the transient queue

@@ -96,6 +96,7 @@ fn a_headers_exchange_matches_all_or_any_of_the_headers() {
     let exchange = unique_name("headers_logs");
     declare(&rabbit.url(), &exchange, ExchangeKind::Headers);
 
+    // ANCHOR: headers_table
     let bindings = [
         (XMatch::All, headers("format=pdf type=report")),
         (XMatch::Any, headers("format=pdf type=report")),
@@ -114,6 +115,7 @@ fn a_headers_exchange_matches_all_or_any_of_the_headers() {
         ("format=PDF type=REPORT",           ".               .               .        ."), // values are compared exactly
         ("",                                 ".               .               .        ."),
     ];
+    // ANCHOR_END: headers_table
     let probes: Vec<Probe> = table
         .iter()
         .map(|(message, _)| Probe {

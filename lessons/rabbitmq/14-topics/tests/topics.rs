@@ -10,6 +10,7 @@ use support::testkit::{Probe, Program, route, run, shared_rabbitmq, unique_name}
 const EMIT: &str = env!("CARGO_BIN_EXE_emit-log-topic");
 const RECEIVE: &str = env!("CARGO_BIN_EXE_receive-logs-topic");
 
+// ANCHOR: table
 const PATTERNS: [&str; 9] = [
     "*.orange.*",
     "*.*.rabbit",
@@ -43,9 +44,10 @@ const TABLE: &[(&str, &str)] = &[
     ("a",                         ".           .           .       X  .       .           X    .    ."), // notes: # needs a character
     ("a.a",                       ".           .           .       X  .       .           X    X    ."),
     ("aa.a",                      ".           .           .       X  .       .           X    X    ."), // notes: * is one character
-    ("x.y.a",                     ".           .           .       X  .       .           X    .    ."), // notes: * is any characters
-    ("ba",                        ".           .           .       X  .       .           .    .    ."), // notes: #.a is "ends in a"
+    ("x.y.a",                     ".           .           .       X  .       .           X    .    ."), // notes: * is any run of characters
+    ("ba",                        ".           .           .       X  .       .           .    .    ."), // the last word must be exactly a
 ];
+// ANCHOR_END: table
 
 fn expected(column: usize) -> Vec<String> {
     TABLE

@@ -53,7 +53,7 @@ pub const ERROR_TYPE: &str = "error";
 /// (n > 93).
 ///
 /// One loop, n additions. The notes' recursive version computes the same
-/// numbers again and again: about 1.6 million calls for fib(30), and for
+/// numbers again and again: about 2.7 million calls for fib(30), and for
 /// fib(90) more calls than a computer makes in centuries.
 pub fn fib(n: u64) -> Option<u64> {
     // Invariant: `current` is fib(i) and `next` is fib(i + 1), or None if

@@ -37,8 +37,8 @@ async fn main() -> ExitCode {
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
-    for pattern in &args.patterns {
-        for word in literal_wildcards(pattern.as_str()) {
+    for pattern in args.patterns.iter().map(ShortString::as_str) {
+        for word in literal_wildcards(pattern) {
             println!(
                 " [!] In {pattern:?}, {word:?} is a literal word, not a wildcard: \
                  * and # match whole words only"
