@@ -1,8 +1,9 @@
 //! Where RabbitMQ is, connecting to it with an error a student can act on,
 //! and the plumbing every RabbitMQ lesson program shares: a [`Session`]
 //! (connection and channel), an [`exclusive_queue`] and [`subscribe`] for
-//! the receivers of lessons 12 to 15, a consumer loop that stops on Ctrl-C ([`for_each_delivery`]), and errors
-//! that say what to do ([`exit`], [`hint`]).
+//! the receivers of lessons 12 to 15, a consumer loop that stops on Ctrl-C
+//! ([`for_each_delivery`]), and errors that say what to do ([`exit`],
+//! [`hint`]).
 
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -408,5 +409,43 @@ fn hint_for_lapin(error: &lapin::Error) -> Option<&'static str> {
              what runs.",
         ),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+    use lapin::protocol::{AMQPError, AMQPErrorKind, AMQPSoftError};
+
+    use super::*;
+
+    fn refusal(kind: AMQPSoftError, message: &str) -> lapin::Error {
+        ErrorKind::ProtocolError(AMQPError::new(AMQPErrorKind::Soft(kind), message.into())).into()
+    }
+
+    #[test]
+    fn a_refusal_is_told_with_its_context_and_what_to_do() {
+        let error = Err::<(), _>(refusal(
+            AMQPSoftError::PRECONDITIONFAILED,
+            "PRECONDITION_FAILED - inequivalent arg 'durable'",
+        ))
+        .context("declaring the queue `task_queue`")
+        .unwrap_err();
+        let text = describe(&error);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "declaring the queue `task_queue`");
+        assert!(lines[1].starts_with("  because: "), "{text}");
+        assert!(lines[1].contains("inequivalent arg 'durable'"), "{text}");
+        assert!(text.contains("delete_queue"), "{text}");
+    }
+
+    #[test]
+    fn errors_without_advice_are_told_as_they_are() {
+        let error = anyhow::anyhow!("something else");
+        assert_eq!(describe(&error), "something else");
+        assert_eq!(hint(&error), None);
+        let not_found =
+            anyhow::Error::from(refusal(AMQPSoftError::NOTFOUND, "NOT_FOUND - no queue"));
+        assert!(hint(&not_found).is_some_and(|hint| hint.starts_with("NOT_FOUND")));
     }
 }

@@ -1,9 +1,11 @@
 """The pika side of `just bench rabbitmq`: the same work as the Rust side.
 
 Publishes N messages to a queue through the default exchange (as the notes'
-send.py does), done when the broker reports all N in the queue; then
-consumes them with auto_ack (as the notes' receive programs do), done when
-the N-th has arrived. Prints `publish=<per second> consume=<per second>`.
+send.py does) and takes two times: when the last basic_publish has returned
+(pika has written it to the socket) and when the broker reports all N in the
+queue. Then consumes them with auto_ack (as the notes' receivers do), until
+the N-th has arrived. Prints `sent=<per second> queued=<per second>
+consumed=<per second>`.
 """
 
 import argparse
@@ -28,11 +30,10 @@ def main():
     start = time.perf_counter()
     for _ in range(args.messages):
         channel.basic_publish(exchange="", routing_key=args.queue, body=body)
-    while True:
-        state = channel.queue_declare(queue=args.queue, passive=True)
-        if state.method.message_count >= args.messages:
-            break
-    publish = args.messages / (time.perf_counter() - start)
+    sent = args.messages / (time.perf_counter() - start)
+    while channel.queue_declare(queue=args.queue, passive=True).method.message_count < args.messages:
+        time.sleep(0.001)
+    queued = args.messages / (time.perf_counter() - start)
 
     received = 0
 
@@ -45,10 +46,10 @@ def main():
     start = time.perf_counter()
     channel.basic_consume(queue=args.queue, on_message_callback=on_message, auto_ack=True)
     channel.start_consuming()
-    consume = args.messages / (time.perf_counter() - start)
+    consumed = args.messages / (time.perf_counter() - start)
 
     connection.close()
-    print(f"publish={publish:.1f} consume={consume:.1f}")
+    print(f"sent={sent:.1f} queued={queued:.1f} consumed={consumed:.1f}")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ pub async fn send(channel: &Channel, queue: &ShortString, body: &[u8]) -> lapin:
 
 // ANCHOR: send_many
 /// How many publishes [`send_many`] keeps in flight.
-const WINDOW: usize = 64;
+pub const WINDOW: usize = 64;
 
 /// Publishes many messages to `queue`, in order, without waiting for each
 /// one to be written before starting the next.
