@@ -18,6 +18,12 @@
 //! 2. consumes them with automatic acks, as `receive` does, until the N-th
 //!    has arrived (**consumed**).
 //!
+//! Each side also measures the processor time it spent itself, per message,
+//! in all its threads: how much work the *client* does, whatever the broker
+//! and other programs on the machine do. When the broker is the limit, the
+//! rates of a fast client and a slow one come close together; the
+//! processor time per message does not.
+//!
 //! Rust and pika take turns, round by round, so that both see the same
 //! machine; the best round of each is reported, the usual way to look past
 //! other programs' noise. pika runs `benches/pika_bench.py`; if pika is not
@@ -60,24 +66,42 @@ struct Args {
     bench: bool,
 }
 
-/// Messages per second, as one side measured them in one round.
-#[derive(Debug, Clone, Copy, Default)]
+/// What one side measured in one round.
+#[derive(Debug, Clone, Copy)]
 struct Rates {
-    /// Publishing, until the last message was written to the socket.
+    /// Messages per second published, until the last one was written to
+    /// the socket.
     sent: f64,
-    /// Publishing, until the broker had every message in the queue.
+    /// Messages per second published, until the broker had every one in
+    /// the queue.
     queued: f64,
-    /// Consuming, until the last message arrived.
+    /// Messages per second consumed, until the last one arrived.
     consumed: f64,
+    /// Processor time the client spent per message published, in µs.
+    publish_cpu: f64,
+    /// Processor time the client spent per message consumed, in µs.
+    consume_cpu: f64,
 }
 
 impl Rates {
-    /// The best of two rounds, column by column.
+    /// Nothing measured yet: every column will take the next round's value.
+    const NONE: Rates = Rates {
+        sent: 0.0,
+        queued: 0.0,
+        consumed: 0.0,
+        publish_cpu: f64::INFINITY,
+        consume_cpu: f64::INFINITY,
+    };
+
+    /// The best of two rounds, column by column: the highest rates, the
+    /// least processor time.
     fn best(self, other: Rates) -> Rates {
         Rates {
             sent: self.sent.max(other.sent),
             queued: self.queued.max(other.queued),
             consumed: self.consumed.max(other.consumed),
+            publish_cpu: self.publish_cpu.min(other.publish_cpu),
+            consume_cpu: self.consume_cpu.min(other.consume_cpu),
         }
     }
 }
@@ -114,8 +138,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     );
 
     let runtime = tokio::runtime::Runtime::new()?;
-    let mut rust = Rates::default();
-    let mut pika = python.as_ref().map(|_| Rates::default());
+    print_header();
+    let mut rust = Rates::NONE;
+    let mut pika = python.as_ref().map(|_| Rates::NONE);
     for round in 1..=args.rounds {
         let queue = format!("bench-rust-{round}");
         let this = runtime.block_on(measure_rust(&url, &queue, args.messages, args.size))?;
@@ -129,53 +154,57 @@ fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
 
-    println!();
+    println!("\nBest of {} rounds:", args.rounds);
     print_header();
     print_row("lesson code (Rust, lapin)", rust);
     let Some(pika) = pika else {
         return Ok(());
     };
     print_row("pika (Python)", pika);
-    let ratio = Rates {
-        sent: rust.sent / pika.sent,
-        queued: rust.queued / pika.queued,
-        consumed: rust.consumed / pika.consumed,
+    println!(
+        "{:<26} {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x",
+        "Rust ahead by",
+        rust.sent / pika.sent,
+        rust.queued / pika.queued,
+        rust.consumed / pika.consumed,
+        pika.publish_cpu / rust.publish_cpu,
+        pika.consume_cpu / rust.consume_cpu,
+    );
+    let publish = rust.sent / pika.sent;
+    let consume = rust.consumed / pika.consumed;
+    let verdict = |ratio: f64, target: f64| {
+        if ratio >= target { "met" } else { "NOT met" }
     };
     println!(
-        "{:<28} {:>13.1}x {:>13.1}x {:>13.1}x",
-        "Rust / pika", ratio.sent, ratio.queued, ratio.consumed
+        "\nTargets: publish {PUBLISH_TARGET}x pika ({}: {publish:.1}x), consume {CONSUME_TARGET}x pika ({}: {consume:.1}x).",
+        verdict(publish, PUBLISH_TARGET),
+        verdict(consume, CONSUME_TARGET)
     );
     println!(
-        "{:<28} {:>13.1}x {:>14} {:>13.1}x",
-        "target", PUBLISH_TARGET, "", CONSUME_TARGET
-    );
-    let verdict = |ratio: f64, target: f64| if ratio >= target { "met" } else { "NOT met" };
-    println!(
-        "\npublish target {}, consume target {}.",
-        verdict(ratio.sent, PUBLISH_TARGET),
-        verdict(ratio.consumed, CONSUME_TARGET)
-    );
-    println!(
-        "\"in queue\" is also the broker's speed: when it is far below \"sent\", the broker,\n\
-         not the client, is the limit. Numbers from a busy machine are noisy: run it twice."
+        "\"in queue\" and \"consumed\" are also the broker's speed: when the client waits for\n\
+         the broker, its rate says little about it, and its processor time per message\n\
+         (the \"µs\" columns) says how much work it does. Numbers from a busy machine\n\
+         are noisy: run it twice."
     );
     Ok(())
 }
 
 fn print_header() {
     println!(
-        "{:<28} {:>14} {:>14} {:>14}",
-        "messages per second", "sent", "in queue", "consumed"
+        "{:<26} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "sent/s", "in queue/s", "consumed/s", "µs/publish", "µs/consume"
     );
 }
 
 fn print_row(name: &str, rates: Rates) {
     println!(
-        "{:<28} {:>14} {:>14} {:>14}",
+        "{:<26} {:>10} {:>10} {:>10} {:>10.1} {:>10.1}",
         name,
         thousands(rates.sent),
         thousands(rates.queued),
-        thousands(rates.consumed)
+        thousands(rates.consumed),
+        rates.publish_cpu,
+        rates.consume_cpu
     );
 }
 
@@ -188,12 +217,15 @@ async fn measure_rust(url: &str, queue: &str, count: u32, size: usize) -> anyhow
     let body = vec![b'x'; size];
 
     let start = Instant::now();
+    let cpu = processor_time();
     send_many(channel, &queue, (0..count).map(|_| body.as_slice())).await?;
     let sent = rate(count, start.elapsed());
+    let publish_cpu = micros_per_message(processor_time() - cpu, count);
     wait_until_queued(channel, &queue, count).await?;
     let queued = rate(count, start.elapsed());
 
     let start = Instant::now();
+    let cpu = processor_time();
     let mut consumer = receive(channel, &queue).await?;
     for _ in 0..count {
         match consumer.next().await {
@@ -202,11 +234,14 @@ async fn measure_rust(url: &str, queue: &str, count: u32, size: usize) -> anyhow
         }
     }
     let consumed = rate(count, start.elapsed());
+    let consume_cpu = micros_per_message(processor_time() - cpu, count);
     session.close().await?;
     Ok(Rates {
         sent,
         queued,
         consumed,
+        publish_cpu,
+        consume_cpu,
     })
 }
 
@@ -265,7 +300,7 @@ fn measure_pika(
         );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    // The script prints one line: `sent=<rate> queued=<rate> consumed=<rate>`.
+    // The script prints one line of `name=value` pairs.
     let field = |name: &str| -> anyhow::Result<f64> {
         stdout
             .split_whitespace()
@@ -277,6 +312,8 @@ fn measure_pika(
         sent: field("sent")?,
         queued: field("queued")?,
         consumed: field("consumed")?,
+        publish_cpu: field("publish_cpu_us")?,
+        consume_cpu: field("consume_cpu_us")?,
     })
 }
 
@@ -328,6 +365,26 @@ fn pika_python(given: Option<&Path>) -> Result<PathBuf, String> {
         ));
     }
     Ok(venv_python)
+}
+
+/// Processor time this process has used so far, in all its threads (lapin's
+/// IO thread and tokio's workers included; the broker is another process).
+fn processor_time() -> Duration {
+    // SAFETY: getrusage only writes the struct we hand it; all zeroes is a
+    // valid `rusage`.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn micros_per_message(time: Duration, count: u32) -> f64 {
+    time.as_secs_f64() * 1e6 / f64::from(count)
 }
 
 fn rate(count: u32, elapsed: Duration) -> f64 {
