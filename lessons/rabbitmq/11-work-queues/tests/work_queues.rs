@@ -111,6 +111,37 @@ fn a_task_held_by_a_killed_worker_is_done_by_another() {
 }
 // ANCHOR_END: kill_test
 
+/// Ctrl-C in the middle of a task, as the chapter shows: the worker says
+/// goodbye and exits with success, and the unfinished task is back in the
+/// queue for the next worker.
+#[test]
+fn ctrl_c_mid_task_stops_cleanly_and_gives_the_task_back() {
+    let rabbit = shared_rabbitmq();
+    let url = rabbit.url();
+    let queue = unique_name("task_queue");
+    let mut worker = worker(&url, &queue, 60_000, 1);
+    publish(
+        &url,
+        &queue,
+        &["long task.".to_string()],
+        Durability::Durable,
+    );
+    worker.expect_line("Received");
+    worker.interrupt();
+    let finished = worker.finish();
+    assert!(finished.success(), "{finished:?}");
+    assert!(
+        finished.stdout.ends_with(" [*] Ctrl-C: bye\n"),
+        "{}",
+        finished.stdout
+    );
+    assert_eq!(
+        queue_length(&url, &queue),
+        Some(1),
+        "the task is back, ready"
+    );
+}
+
 /// The notes' durability promise, side by side: after a broker restart, the
 /// durable queue is back with its persistent message; the transient queue
 /// and its message are gone.
