@@ -387,6 +387,13 @@ impl NodeSetup {
             ("LC_ALL".into(), "C.UTF-8".into()),
             ("RABBITMQ_NODENAME".into(), self.node_name.clone().into()),
             ("ERL_EPMD_PORT".into(), self.epmd_port.to_string().into()),
+            // An Erlang VM that dies (a node that fails to start, say on a
+            // port another process took first) writes erl_crash.dump into
+            // its working directory, which would be the lesson's folder.
+            (
+                "ERL_CRASH_DUMP".into(),
+                self.dir.join("erl_crash.dump").into_os_string(),
+            ),
         ]
     }
 }
