@@ -141,6 +141,7 @@ pub const BENCHES: &[Bench] = &[
     Bench { name: "echo", lesson: 9, target: "echo", about: "The echo arena: lessons 05, 08, 09 and redis-server under one load generator" },
     Bench { name: "coroutines", lesson: 3, target: "coroutines", about: "10,000 threads, 100,000 may coroutines, 1,000,000 tokio tasks: time and memory per unit" },
     Bench { name: "ftp", lesson: 25, target: "ftp", about: "FTP server vs pyftpdlib (and vsftpd): 1 GiB down/up with curl, 100 clients, peak RSS" },
+    Bench { name: "rabbitmq", lesson: 10, target: "rabbitmq", about: "RabbitMQ publish and consume rates: lesson code (lapin) vs the notes' pika" },
 ];
 
 impl Bench {

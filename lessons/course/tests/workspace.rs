@@ -314,3 +314,43 @@ fn book_links_between_pages_resolve() {
         }
     }
 }
+
+/// The table of contents lists every page once, and no written lesson is
+/// left as a draft entry (`- [NN Title]()`).
+#[test]
+fn the_summary_lists_every_page_once() {
+    let root = workspace_root();
+    let summary = fs::read_to_string(root.join("docs/src/SUMMARY.md")).unwrap();
+    let mut listed = BTreeSet::new();
+    for (start, _) in summary.match_indices("](") {
+        let rest = &summary[start + 2..];
+        let target = &rest[..rest.find(')').unwrap()];
+        if target.is_empty() {
+            continue;
+        }
+        assert!(
+            listed.insert(target.to_string()),
+            "SUMMARY.md lists {target} twice"
+        );
+    }
+    for page in book_pages() {
+        let relative = page.strip_prefix(root.join("docs/src")).unwrap();
+        let relative = relative.to_string_lossy().into_owned();
+        if relative != "SUMMARY.md" {
+            assert!(
+                listed.contains(&relative),
+                "SUMMARY.md does not list {relative}"
+            );
+        }
+    }
+    for lesson in LESSONS.iter().filter(|l| l.is_written(&root)) {
+        let draft = format!("- [{:02} ", lesson.number);
+        assert!(
+            !summary
+                .lines()
+                .any(|line| line.trim_start().starts_with(&draft) && line.ends_with("]()")),
+            "lesson {:02} is written but still a draft in SUMMARY.md",
+            lesson.number
+        );
+    }
+}

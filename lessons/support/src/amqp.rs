@@ -1,8 +1,17 @@
-//! Where RabbitMQ is, and connecting to it with an error a student can act on.
+//! Where RabbitMQ is, connecting to it with an error a student can act on,
+//! and the plumbing every RabbitMQ lesson program shares: a [`Session`]
+//! (connection and channel), an [`exclusive_queue`] and [`subscribe`] for
+//! the receivers of lessons 12 to 15, a consumer loop that stops on Ctrl-C
+//! ([`for_each_delivery`]), and errors that say what to do ([`exit`],
+//! [`hint`]).
 
+use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_lite::StreamExt;
+use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{FieldTable, ShortString};
 use lapin::{Connection, ConnectionProperties, ErrorKind, uri::AMQPUri};
 
 use crate::error::{Broker, ConnectError};
@@ -73,6 +82,13 @@ fn explain(error: lapin::Error, url: String) -> ConnectError {
             url,
             reason: amqp.get_message().to_string(),
         },
+        // 530 NOT_ALLOWED on connection.open: the user may not use the
+        // virtual host (no `set_permissions`, or a vhost that does not exist).
+        ErrorKind::ProtocolError(amqp) if amqp.get_id() == 530 => ConnectError::VhostRefused {
+            broker,
+            url,
+            reason: amqp.get_message().to_string(),
+        },
         _ => ConnectError::Other {
             broker,
             url,
@@ -93,4 +109,343 @@ fn is_unreachable(kind: std::io::ErrorKind) -> bool {
             | NetworkUnreachable
             | AddrNotAvailable
     )
+}
+
+// ---------------------------------------------------------------------------
+// What every RabbitMQ lesson program does around its lesson
+// ---------------------------------------------------------------------------
+//
+// Lessons 10 to 15 each teach one idea (a queue, an exchange type, acks, an
+// RPC), but every one of their programs also opens a connection and a
+// channel, refuses names RabbitMQ cannot carry, declares a queue of its own
+// for a subscriber, runs a consumer until Ctrl-C, and explains the broker's
+// refusals. That plumbing is written once, here, so each lesson's code is
+// only its idea.
+
+// ANCHOR: session
+/// A connection and one channel on it: what every lesson program opens first.
+///
+/// AMQP multiplexes *channels* over one TCP *connection*. Every command
+/// (declare, bind, publish, consume) travels on a channel; the connection is
+/// only the pipe. One channel is all a lesson program needs.
+pub struct Session {
+    /// The TCP connection, kept so [`Session::close`] can end it politely.
+    pub connection: Connection,
+    /// Where every AMQP command of the program is sent.
+    pub channel: lapin::Channel,
+}
+
+impl Session {
+    /// Connects to `url` (see [`connect`] for the errors) and opens a channel.
+    pub async fn open(url: &str) -> Result<Session, ConnectError> {
+        let connection = connect(url).await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|error| ConnectError::Other {
+                broker: Broker::RabbitMq,
+                url: crate::redact(url),
+                reason: format!("could not open a channel: {error}"),
+            })?;
+        Ok(Session {
+            connection,
+            channel,
+        })
+    }
+
+    /// Closes the connection with code 200 ("normal shutdown").
+    ///
+    /// Closing politely matters to a publisher: the broker handles
+    /// everything sent before the close, then answers it. A program that
+    /// just exits leaves the broker to find a dead socket, and it logs a
+    /// warning about a client that "unexpectedly closed TCP connection".
+    pub async fn close(self) -> lapin::Result<()> {
+        self.connection.close(200, "bye".into()).await
+    }
+}
+// ANCHOR_END: session
+
+impl AmqpArgs {
+    /// Connects and opens a channel. See [`Session::open`].
+    pub async fn session(&self) -> Result<Session, ConnectError> {
+        Session::open(&self.url).await
+    }
+}
+
+/// A clap value parser for queue names, exchange names and routing keys.
+///
+/// AMQP carries them as "short strings" of at most 255 bytes, and lapin
+/// panics when handed a longer one. Parsing command-line arguments with this
+/// turns that panic into a usage error: `#[arg(value_parser = short_string)]`.
+///
+/// ```
+/// assert!(support::amqp::short_string("kern.critical").is_ok());
+/// assert!(support::amqp::short_string(&"x".repeat(256)).is_err());
+/// ```
+pub fn short_string(text: &str) -> Result<ShortString, String> {
+    ShortString::try_new(text).map_err(|_| {
+        format!(
+            "AMQP names and routing keys are at most 255 bytes; this one has {}",
+            text.len()
+        )
+    })
+}
+
+// ANCHOR: exclusive_queue
+/// Declares a queue for one subscriber: the broker picks its name
+/// (`amq.gen-...`), only this connection may use it, and it is deleted when
+/// the connection closes. Returns the name the broker chose.
+///
+/// A subscriber wants exactly this: a fresh, empty queue of its own, that
+/// does not outlive it and pile up messages nobody will read.
+pub async fn exclusive_queue(channel: &lapin::Channel) -> lapin::Result<ShortString> {
+    let options = QueueDeclareOptions {
+        exclusive: true,
+        ..QueueDeclareOptions::default()
+    };
+    // An empty name asks the broker to make one up.
+    let queue = channel
+        .queue_declare("".into(), options, FieldTable::default())
+        .await?;
+    Ok(queue.name().clone())
+}
+// ANCHOR_END: exclusive_queue
+
+// ANCHOR: subscribe
+/// One binding: "send this queue the messages of the exchange that match".
+///
+/// What *match* means is the exchange type's business: a fanout exchange
+/// ignores both fields, a direct exchange compares the routing key with
+/// `key`, a topic exchange matches it against `key` as a pattern, and a
+/// headers exchange ignores the key and looks at `arguments`.
+#[derive(Debug, Clone, Default)]
+pub struct Binding {
+    /// The binding key.
+    pub key: ShortString,
+    /// Extra arguments; only headers exchanges use them.
+    pub arguments: FieldTable,
+}
+
+impl Binding {
+    /// A binding by key alone.
+    pub fn key(key: ShortString) -> Binding {
+        Binding {
+            key,
+            arguments: FieldTable::default(),
+        }
+    }
+}
+
+/// Subscribes to an exchange: makes an [`exclusive_queue`], binds it to
+/// `exchange` once per binding, and starts consuming it with automatic acks.
+/// Returns the queue's name and the consumer.
+///
+/// This is the receiving side of lessons 12 to 14: only the exchange type
+/// and the bindings differ.
+pub async fn subscribe(
+    channel: &lapin::Channel,
+    exchange: &ShortString,
+    bindings: &[Binding],
+) -> lapin::Result<(ShortString, lapin::Consumer)> {
+    let queue = exclusive_queue(channel).await?;
+    for binding in bindings {
+        channel
+            .queue_bind(
+                queue.clone(),
+                exchange.clone(),
+                binding.key.clone(),
+                QueueBindOptions::default(),
+                binding.arguments.clone(),
+            )
+            .await?;
+    }
+    let consumer = consume(channel, &queue, Acks::Automatic).await?;
+    Ok((queue, consumer))
+}
+// ANCHOR_END: subscribe
+
+// ANCHOR: consume
+/// How a consumer tells the broker that a message is done with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// The broker forgets a message as soon as it is sent ("no_ack" /
+    /// "auto_ack"). Fast, but a consumer that dies loses what it held.
+    Automatic,
+    /// The consumer acks each message after handling it; the broker requeues
+    /// whatever a dead consumer had not acked.
+    Manual,
+}
+
+/// Starts a consumer on `queue`: the broker pushes its messages to us.
+pub async fn consume(
+    channel: &lapin::Channel,
+    queue: &ShortString,
+    acks: Acks,
+) -> lapin::Result<lapin::Consumer> {
+    let options = BasicConsumeOptions {
+        no_ack: acks == Acks::Automatic,
+        ..BasicConsumeOptions::default()
+    };
+    // The tag names this consumer on the channel; an empty one asks the
+    // broker to make one up.
+    channel
+        .basic_consume(queue.clone(), "".into(), options, FieldTable::default())
+        .await
+}
+
+/// Hands every delivery to `handle`, one at a time, until the consumer ends
+/// (its queue is deleted, the broker goes away) or Ctrl-C is pressed.
+///
+/// Ctrl-C ends the program cleanly. It may come while `handle` is in the
+/// middle of a message: that message is then never acked, and the broker
+/// gives it to another consumer (lesson 11 shows it).
+pub async fn for_each_delivery<F, Fut>(
+    mut consumer: lapin::Consumer,
+    mut handle: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(lapin::message::Delivery) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let deliveries = async {
+        while let Some(delivery) = consumer.next().await {
+            handle(delivery?).await?;
+        }
+        anyhow::bail!("the broker ended this consumer (was its queue deleted?)")
+    };
+    tokio::select! {
+        result = deliveries => result,
+        _ = tokio::signal::ctrl_c() => {
+            println!(" [*] Ctrl-C: bye");
+            Ok(())
+        }
+    }
+}
+// ANCHOR_END: consume
+
+// ---------------------------------------------------------------------------
+// Errors, explained
+// ---------------------------------------------------------------------------
+
+/// Ends a lesson program: prints the error (each cause on its own line, and
+/// what to do when the broker refused something) and returns the exit code.
+///
+/// ```no_run
+/// # async fn run() -> anyhow::Result<()> { Ok(()) }
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     support::amqp::exit(run().await)
+/// }
+/// ```
+pub fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The whole story of an error on several lines: what failed, each of its
+/// causes, and a hint when the broker refused something.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let line = cause.to_string();
+        // Errors sometimes repeat their cause's message in their own.
+        if text.contains(&line) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\n  because: ");
+        }
+        text.push_str(&line);
+    }
+    if let Some(hint) = hint(error) {
+        text.push_str(&format!("\n  {hint}"));
+    }
+    text
+}
+
+/// What a student can do about an error the broker sent back, if anything
+/// in `error`'s chain of causes is one.
+pub fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<lapin::Error>())
+        .and_then(hint_for_lapin)
+}
+
+/// The reply codes of AMQP 0-9-1 that a lesson can run into, with advice.
+fn hint_for_lapin(error: &lapin::Error) -> Option<&'static str> {
+    match error.kind() {
+        ErrorKind::ProtocolError(amqp) => Some(match amqp.get_id() {
+            406 => {
+                "PRECONDITION_FAILED: a queue or exchange keeps the settings it was first\n  \
+                 declared with (durable, exclusive, auto-delete, type, arguments), and the\n  \
+                 broker refuses to declare it again with other ones. Declare it as it is,\n  \
+                 pick another name, or delete it first: `just rabbitmqctl delete_queue NAME`.\n  \
+                 See what exists: `just rabbitmqctl list_queues name durable auto_delete`."
+            }
+            403 => {
+                "ACCESS_REFUSED: this user may not do that on this virtual host. Grant rights:\n  \
+                 `just rabbitmqctl set_permissions -p / USER '.*' '.*' '.*'`."
+            }
+            404 => {
+                "NOT_FOUND: that queue or exchange does not exist (yet). Start the program\n  \
+                 that declares it first, or check the name."
+            }
+            405 => {
+                "RESOURCE_LOCKED: an exclusive queue belongs to another connection; only\n  \
+                 that connection may use it."
+            }
+            320 => "CONNECTION_FORCED: the broker was shut down, or an operator closed us.",
+            530 => "NOT_ALLOWED: check the virtual host in the URL (the default one is %2f).",
+            _ => return None,
+        }),
+        ErrorKind::IOError(_) => Some(
+            "The connection to the broker broke: was it stopped? `just status` says\n  \
+             what runs.",
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+    use lapin::protocol::{AMQPError, AMQPErrorKind, AMQPSoftError};
+
+    use super::*;
+
+    fn refusal(kind: AMQPSoftError, message: &str) -> lapin::Error {
+        ErrorKind::ProtocolError(AMQPError::new(AMQPErrorKind::Soft(kind), message.into())).into()
+    }
+
+    #[test]
+    fn a_refusal_is_told_with_its_context_and_what_to_do() {
+        let error = Err::<(), _>(refusal(
+            AMQPSoftError::PRECONDITIONFAILED,
+            "PRECONDITION_FAILED - inequivalent arg 'durable'",
+        ))
+        .context("declaring the queue `task_queue`")
+        .unwrap_err();
+        let text = describe(&error);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "declaring the queue `task_queue`");
+        assert!(lines[1].starts_with("  because: "), "{text}");
+        assert!(lines[1].contains("inequivalent arg 'durable'"), "{text}");
+        assert!(text.contains("delete_queue"), "{text}");
+    }
+
+    #[test]
+    fn errors_without_advice_are_told_as_they_are() {
+        let error = anyhow::anyhow!("something else");
+        assert_eq!(describe(&error), "something else");
+        assert_eq!(hint(&error), None);
+        let not_found =
+            anyhow::Error::from(refusal(AMQPSoftError::NOTFOUND, "NOT_FOUND - no queue"));
+        assert!(hint(&not_found).is_some_and(|hint| hint.starts_with("NOT_FOUND")));
+    }
 }

@@ -41,6 +41,21 @@ pub enum ConnectError {
         reason: String,
     },
 
+    /// The login worked, but the user has no permissions on the virtual host
+    /// in the URL (RabbitMQ's 530 NOT_ALLOWED): `add_user` without
+    /// `set_permissions`.
+    #[error(
+        "{broker} at {url} let the user in, but not into this virtual host: {reason}\n  \
+         Check the virtual host at the end of the URL (`%2f` is `/`), and grant the user\n  \
+         rights on it: `rabbitmqctl set_permissions -p / USER '.*' '.*' '.*'`\n  \
+         (`just rabbitmqctl set_permissions ...` for the course broker)."
+    )]
+    VhostRefused {
+        broker: Broker,
+        url: String,
+        reason: String,
+    },
+
     /// Anything else the broker or the client library reported.
     #[error("{broker} at {url}: {reason}")]
     Other {

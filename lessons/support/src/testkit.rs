@@ -22,6 +22,9 @@
 //! [`ServerProcess`] runs a lesson's own server binary under the same rules
 //! (killed on drop, dies with the test), and reads back the address from
 //! its `listening on ADDR` line, so tests and benchmarks can pass port 0.
+//! Other lesson programs that tests start in the background are
+//! [`Program`]s: their output is read line by line (to wait for "ready"
+//! instead of sleeping), and they are killed when the test is done with them.
 //!
 //! ```no_run
 //! let rabbit = support::testkit::shared_rabbitmq();
@@ -41,6 +44,11 @@ use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+mod program;
+mod routing;
+pub use program::{Finished, PATIENCE, Program, run};
+pub use routing::{Probe, ask_queue, queue_length, route};
 
 /// How long a server may take to answer after it is started. RabbitMQ needs
 /// about 4 s on a 2-core machine; a loaded CI machine gets ample slack.
@@ -471,6 +479,13 @@ impl NodeSetup {
             ("LC_ALL".into(), "C.UTF-8".into()),
             ("RABBITMQ_NODENAME".into(), self.node_name.clone().into()),
             ("ERL_EPMD_PORT".into(), self.epmd_port.to_string().into()),
+            // An Erlang VM that dies (a node that fails to start, say on a
+            // port another process took first) writes erl_crash.dump into
+            // its working directory, which would be the lesson's folder.
+            (
+                "ERL_CRASH_DUMP".into(),
+                self.dir.join("erl_crash.dump").into_os_string(),
+            ),
         ]
     }
 }
@@ -723,22 +738,14 @@ struct Guarded {
 }
 
 impl Guarded {
-    /// Spawns `command` through the spawner thread (see [`spawner`]).
+    /// Spawns `command` with its output going to `log`.
     fn spawn(mut command: Command, log: &Path) -> io::Result<Self> {
         let out = File::options().create(true).append(true).open(log)?;
         command
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            // Its own group, so that killing it also kills what it started.
-            command.process_group(0);
-        }
-        // Die with the test process, however it ends.
-        die_with_parent(&mut command);
-        let child = spawn_from_spawner(command)?;
+        let child = spawn_bound_to_us(command)?;
         let pid = child.id() as i32;
         Ok(Guarded { child, pid })
     }
@@ -778,6 +785,20 @@ impl Drop for Guarded {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Spawns `command` in a process group of its own (so that killing the group
+/// also kills whatever it started), through the spawner thread (see
+/// [`spawner`]), and on Linux with `PR_SET_PDEATHSIG`, so that it dies with
+/// the test process however that ends.
+fn spawn_bound_to_us(mut command: Command) -> io::Result<Child> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    die_with_parent(&mut command);
+    spawn_from_spawner(command)
 }
 
 fn kill_group(pid: i32, signal: i32) {

@@ -1,0 +1,405 @@
+//! `just bench rabbitmq`: how fast this lesson's code publishes and consumes,
+//! next to the notes' Python client, pika, doing the same work in the same
+//! run against the same throwaway broker.
+//!
+//! ```text
+//! just bench rabbitmq                          # 3 rounds of 100,000 messages of 100 bytes
+//! just bench rabbitmq --messages 20000 --size 1000 --rounds 5
+//! ```
+//!
+//! Each side, in each round, on one connection:
+//!
+//! 1. publishes N messages to a fresh queue through the default exchange,
+//!    as `send --count N` does. Two times are taken: when the last message
+//!    is written to the socket (**sent**: the client's own speed, which is
+//!    what pika's `basic_publish` loop measures), and when the broker
+//!    reports all N in the queue (**in queue**: also limited by how fast
+//!    the broker stores them);
+//! 2. consumes them with automatic acks, as `receive` does, until the N-th
+//!    has arrived (**consumed**).
+//!
+//! Each side also measures the processor time it spent itself, per message,
+//! in all its threads: how much work the *client* does, whatever the broker
+//! and other programs on the machine do. When the broker is the limit, the
+//! rates of a fast client and a slow one come close together; the
+//! processor time per message does not.
+//!
+//! Rust and pika take turns, round by round, so that both see the same
+//! machine; the best round of each is reported, the usual way to look past
+//! other programs' noise. pika runs `benches/pika_bench.py`; if pika is not
+//! installed, the bench installs it into a virtual environment under
+//! `target/`, and if that fails too it says "skipped" and prints the Rust
+//! numbers alone.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use futures_lite::StreamExt;
+use lapin::options::QueueDeclareOptions;
+use lapin::types::{FieldTable, ShortString};
+use lesson_10_hello_world::{declare_queue, receive, send_many};
+use support::amqp::Session;
+use support::testkit::RabbitMq;
+
+/// Publish and consume rates: lesson code (lapin) against pika.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// How many messages each side publishes and consumes per round.
+    #[arg(long, default_value_t = 100_000)]
+    messages: u32,
+    /// The size of each message body, in bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// How many rounds each side runs; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// The Python interpreter for the pika side (default: one that has
+    /// pika, or a venv under target/ made on first use).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// What one side measured in one round.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    /// Messages per second published, until the last one was written to
+    /// the socket.
+    sent: f64,
+    /// Messages per second published, until the broker had every one in
+    /// the queue.
+    queued: f64,
+    /// Messages per second consumed, until the last one arrived.
+    consumed: f64,
+    /// Processor time the client spent per message published, in µs.
+    publish_cpu: f64,
+    /// Processor time the client spent per message consumed, in µs.
+    consume_cpu: f64,
+}
+
+impl Rates {
+    /// Nothing measured yet: every column will take the next round's value.
+    const NONE: Rates = Rates {
+        sent: 0.0,
+        queued: 0.0,
+        consumed: 0.0,
+        publish_cpu: f64::INFINITY,
+        consume_cpu: f64::INFINITY,
+    };
+
+    /// The best of two rounds, column by column: the highest rates, the
+    /// least processor time.
+    fn best(self, other: Rates) -> Rates {
+        Rates {
+            sent: self.sent.max(other.sent),
+            queued: self.queued.max(other.queued),
+            consumed: self.consumed.max(other.consumed),
+            publish_cpu: self.publish_cpu.min(other.publish_cpu),
+            consume_cpu: self.consume_cpu.min(other.consume_cpu),
+        }
+    }
+}
+
+/// The issue's targets: lesson code against pika, in the same run.
+const PUBLISH_TARGET: f64 = 3.0;
+const CONSUME_TARGET: f64 = 1.5;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    println!("Starting a throwaway RabbitMQ...");
+    let rabbit = RabbitMq::start().context("starting a throwaway rabbitmq-server")?;
+    let url = rabbit.url();
+    let python = match pika_python(args.python.as_deref()) {
+        Ok(python) => Some(python),
+        Err(reason) => {
+            println!("pika: skipped ({reason})");
+            None
+        }
+    };
+    println!(
+        "{} rounds of {} messages of {} bytes, publish then consume (auto-ack), one connection per side\n",
+        args.rounds, args.messages, args.size
+    );
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    print_header();
+    let mut rust = Rates::NONE;
+    let mut pika = python.as_ref().map(|_| Rates::NONE);
+    for round in 1..=args.rounds {
+        let queue = format!("bench-rust-{round}");
+        let this = runtime.block_on(measure_rust(&url, &queue, args.messages, args.size))?;
+        print_row(&format!("round {round}: Rust"), this);
+        rust = rust.best(this);
+        if let (Some(python), Some(best)) = (&python, pika.as_mut()) {
+            let queue = format!("bench-pika-{round}");
+            let this = measure_pika(python, &url, &queue, args.messages, args.size)?;
+            print_row(&format!("round {round}: pika"), this);
+            *best = best.best(this);
+        }
+    }
+
+    println!("\nBest of {} rounds:", args.rounds);
+    print_header();
+    print_row("lesson code (Rust, lapin)", rust);
+    let Some(pika) = pika else {
+        return Ok(());
+    };
+    print_row("pika (Python)", pika);
+    println!(
+        "{:<26} {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x",
+        "Rust ahead by",
+        rust.sent / pika.sent,
+        rust.queued / pika.queued,
+        rust.consumed / pika.consumed,
+        pika.publish_cpu / rust.publish_cpu,
+        pika.consume_cpu / rust.consume_cpu,
+    );
+    let publish = rust.sent / pika.sent;
+    let consume = rust.consumed / pika.consumed;
+    let verdict = |ratio: f64, target: f64| {
+        if ratio >= target { "met" } else { "NOT met" }
+    };
+    println!(
+        "\nTargets: publish {PUBLISH_TARGET}x pika ({}: {publish:.1}x), consume {CONSUME_TARGET}x pika ({}: {consume:.1}x).",
+        verdict(publish, PUBLISH_TARGET),
+        verdict(consume, CONSUME_TARGET)
+    );
+    println!(
+        "\"in queue\" and \"consumed\" are also the broker's speed: when the client waits for\n\
+         the broker, its rate says little about it, and its processor time per message\n\
+         (the \"µs\" columns) says how much work it does. Numbers from a busy machine\n\
+         are noisy: run it twice."
+    );
+    Ok(())
+}
+
+fn print_header() {
+    println!(
+        "{:<26} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "sent/s", "in queue/s", "consumed/s", "µs/publish", "µs/consume"
+    );
+}
+
+fn print_row(name: &str, rates: Rates) {
+    println!(
+        "{:<26} {:>10} {:>10} {:>10} {:>10.1} {:>10.1}",
+        name,
+        thousands(rates.sent),
+        thousands(rates.queued),
+        thousands(rates.consumed),
+        rates.publish_cpu,
+        rates.consume_cpu
+    );
+}
+
+/// Publishes then consumes `count` messages with the lesson's own functions.
+async fn measure_rust(url: &str, queue: &str, count: u32, size: usize) -> anyhow::Result<Rates> {
+    let session = Session::open(url).await?;
+    let channel = &session.channel;
+    let queue: ShortString = queue.into();
+    declare_queue(channel, &queue).await?;
+    let body = vec![b'x'; size];
+
+    let start = Instant::now();
+    let cpu = processor_time();
+    send_many(channel, &queue, (0..count).map(|_| body.as_slice())).await?;
+    let sent = rate(count, start.elapsed());
+    let publish_cpu = micros_per_message(processor_time() - cpu, count);
+    wait_until_queued(channel, &queue, count).await?;
+    let queued = rate(count, start.elapsed());
+
+    let start = Instant::now();
+    let cpu = processor_time();
+    let mut consumer = receive(channel, &queue).await?;
+    for _ in 0..count {
+        match consumer.next().await {
+            Some(delivery) => drop(delivery?),
+            None => bail!("the consumer ended early"),
+        }
+    }
+    let consumed = rate(count, start.elapsed());
+    let consume_cpu = micros_per_message(processor_time() - cpu, count);
+    session.close().await?;
+    Ok(Rates {
+        sent,
+        queued,
+        consumed,
+        publish_cpu,
+        consume_cpu,
+    })
+}
+
+/// Asks for the queue's length (a passive declare) until it is `count`.
+async fn wait_until_queued(
+    channel: &lapin::Channel,
+    queue: &ShortString,
+    count: u32,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let options = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    loop {
+        let state = channel
+            .queue_declare(queue.clone(), options, FieldTable::default())
+            .await?;
+        if state.message_count() >= count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {} of {count} messages arrived in the queue",
+                state.message_count()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Runs `benches/pika_bench.py` and reads the rates it prints.
+fn measure_pika(
+    python: &Path,
+    url: &str,
+    queue: &str,
+    count: u32,
+    size: usize,
+) -> anyhow::Result<Rates> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pika_bench.py");
+    let output = Command::new(python)
+        .arg(&script)
+        .args(["--url", url, "--queue", queue])
+        .args([
+            "--messages",
+            &count.to_string(),
+            "--size",
+            &size.to_string(),
+        ])
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !output.status.success() {
+        bail!(
+            "pika_bench.py failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The script prints one line of `name=value` pairs.
+    let field = |name: &str| -> anyhow::Result<f64> {
+        stdout
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|value| value.parse().ok())
+            .with_context(|| format!("no {name}= in pika_bench.py's output: {stdout}"))
+    };
+    Ok(Rates {
+        sent: field("sent")?,
+        queued: field("queued")?,
+        consumed: field("consumed")?,
+        publish_cpu: field("publish_cpu_us")?,
+        consume_cpu: field("consume_cpu_us")?,
+    })
+}
+
+/// A Python with pika: the one given, one that already has it, or a venv
+/// under target/ with pika installed by pip (made once, then reused).
+fn pika_python(given: Option<&Path>) -> Result<PathBuf, String> {
+    let has_pika = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import pika"])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if let Some(python) = given {
+        return if has_pika(python) {
+            Ok(python.to_path_buf())
+        } else {
+            Err(format!("{} cannot import pika", python.display()))
+        };
+    }
+    // CARGO_TARGET_DIR is not known to a bench; the workspace's target/ is
+    // two levels above the lessons' folders.
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target/pika-venv");
+    let venv_python = venv.join("bin/python");
+    for python in [venv_python.as_path(), Path::new("python3")] {
+        if has_pika(python) {
+            return Ok(python.to_path_buf());
+        }
+    }
+    println!("pika is not installed: installing it into target/pika-venv ...");
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .map_err(|error| format!("python3 is not available: {error}"))?;
+    if !made.status.success() {
+        return Err(format!(
+            "python3 -m venv failed: {}",
+            String::from_utf8_lossy(&made.stderr).trim()
+        ));
+    }
+    let pip = Command::new(&venv_python)
+        .args(["-m", "pip", "install", "--quiet", "pika"])
+        .output()
+        .map_err(|error| format!("could not run pip: {error}"))?;
+    if !pip.status.success() || !has_pika(&venv_python) {
+        return Err(format!(
+            "pip could not install pika: {}",
+            String::from_utf8_lossy(&pip.stderr).trim()
+        ));
+    }
+    Ok(venv_python)
+}
+
+/// Processor time this process has used so far, in all its threads (lapin's
+/// IO thread and tokio's workers included; the broker is another process).
+fn processor_time() -> Duration {
+    // SAFETY: getrusage only writes the struct we hand it; all zeroes is a
+    // valid `rusage`.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn micros_per_message(time: Duration, count: u32) -> f64 {
+    time.as_secs_f64() * 1e6 / f64::from(count)
+}
+
+fn rate(count: u32, elapsed: Duration) -> f64 {
+    f64::from(count) / elapsed.as_secs_f64()
+}
+
+/// 16600.4 -> "16,600".
+fn thousands(value: f64) -> String {
+    let digits = format!("{value:.0}");
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
