@@ -192,11 +192,7 @@ fn run_once(subject: &Subject) -> Result<Observation> {
     let upstream = SocketAddr::from(([127, 0, 0, 1], server.port()));
     let tap = Wiretap::start(upstream, accounts)
         .map_err(|e| format!("could not start the wiretap: {e}"))?;
-    let (sets, workers, transfers) = (
-        SETS.to_string(),
-        WORKERS.to_string(),
-        TRANSFERS.to_string(),
-    );
+    let (sets, workers, transfers) = (SETS.to_string(), WORKERS.to_string(), TRANSFERS.to_string());
     let url = tap.url();
     let run = subject.run(
         "pipeline",
@@ -267,10 +263,7 @@ fn run_once(subject: &Subject) -> Result<Observation> {
 }
 
 fn account_keys(prefix: &str) -> [String; 2] {
-    [
-        format!("{prefix}:account:a"),
-        format!("{prefix}:account:b"),
-    ]
+    [format!("{prefix}:account:a"), format!("{prefix}:account:b")]
 }
 
 /// `problem`, and, when the program did not end well, why: the usual reason
@@ -282,7 +275,9 @@ fn unseen(observation: &Observation, problem: &str) -> String {
         Ok(_) | Err(_) => format!("{problem}\n(the program did not run to its end: see above)"),
     };
     if let Some(trouble) = observation.troubles.first() {
-        message.push_str(&format!("\n(the checker's wiretap could not follow {trouble})"));
+        message.push_str(&format!(
+            "\n(the checker's wiretap could not follow {trouble})"
+        ));
     }
     message
 }
@@ -403,7 +398,9 @@ impl SetRun {
             let (key, value) = (&set.args()[0], &set.args()[1]);
             let number = &key[key_prefix.len()..];
             if number.parse::<usize>().map_or(true, |n| n >= SETS) {
-                return Err(format!("it sets {key}: the keys are {key_prefix}0 to {SETS}-1"));
+                return Err(format!(
+                    "it sets {key}: the keys are {key_prefix}0 to {SETS}-1"
+                ));
             }
             if value != number {
                 return Err(format!("it sets {key} to {value:?}, not {number:?}"));
@@ -463,8 +460,8 @@ impl SetRun {
 
 /// The runs that set every key right and were sent the way `fits` says,
 /// or a message listing what was seen instead.
-fn runs_that<'o>(
-    observation: &'o Observation,
+fn runs_that(
+    observation: &Observation,
     what: &str,
     fits: impl Fn(&SetRun) -> bool,
 ) -> Result<Vec<SetRun>> {

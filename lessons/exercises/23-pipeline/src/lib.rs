@@ -116,7 +116,9 @@ pub fn by_transaction(
 /// Sends `n` SETs each way and prints how long each way took, and how many
 /// times faster than one by one it was.
 pub fn compare(con: &mut Echo, keys: &KeySpace, n: usize) -> RedisResult<Vec<Timing>> {
-    con.section(&format!("{n} SETs: one by one, in a pipeline, in a transaction"));
+    con.section(&format!(
+        "{n} SETs: one by one, in a pipeline, in a transaction"
+    ));
     // The raw connection: printing every one of the n commands would take
     // longer than Redis takes to run them.
     let raw = con.get_mut();

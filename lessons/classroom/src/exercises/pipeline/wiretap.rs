@@ -171,7 +171,10 @@ fn accept(listener: &TcpListener, shared: &Arc<Shared>) {
         let server = match TcpStream::connect(shared.upstream) {
             Ok(server) => server,
             Err(error) => {
-                shared.log(conn, What::Trouble(format!("could not reach Redis: {error}")));
+                shared.log(
+                    conn,
+                    What::Trouble(format!("could not reach Redis: {error}")),
+                );
                 continue; // dropping `client` closes it: the program sees why
             }
         };
@@ -250,7 +253,10 @@ fn log_value(shared: &Shared, conn: usize, value: Value, way: Direction) {
         shared.log(conn, What::Trouble(format!("not a command: {value:?}")));
         return;
     };
-    let name = words.first().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
+    let name = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
     let deletes = matches!(name.as_str(), "DEL" | "UNLINK" | "FLUSHDB" | "FLUSHALL");
     if deletes && !shared.snapshot_keys.is_empty() {
         let what = match snapshot(shared.upstream, &shared.snapshot_keys) {
