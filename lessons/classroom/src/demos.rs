@@ -13,6 +13,8 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+mod lesson_24;
+
 /// One lesson's demo.
 pub struct Demo {
     pub lesson: u8,
@@ -35,7 +37,7 @@ pub struct Needs {
 }
 
 /// Every demo, by lesson.
-pub const DEMOS: &[Demo] = &[];
+pub const DEMOS: &[Demo] = &[lesson_24::DEMO];
 
 /// Finds the demo of a lesson (`lesson-05`, `05` or `5`).
 pub fn find(name: &str) -> Result<&'static Demo> {
@@ -88,15 +90,21 @@ impl Brokers {
             _redis: None,
         };
         if needs.rabbitmq && (throwaway || !answers(&brokers.amqp_url)) {
-            stage.narrate(
-                "no RabbitMQ answers: starting a throwaway one for this demo (a few seconds)",
-            );
+            stage.narrate(if throwaway {
+                "starting a throwaway RabbitMQ for this demo (a few seconds)"
+            } else {
+                "no RabbitMQ answers: starting a throwaway one for this demo (a few seconds)"
+            });
             let rabbit = RabbitMq::start().map_err(|e| format!("could not start RabbitMQ: {e}"))?;
             brokers.amqp_url = rabbit.url();
             brokers._rabbitmq = Some(rabbit);
         }
         if needs.redis && (throwaway || !answers(&brokers.redis_url)) {
-            stage.narrate("no Redis answers: starting a throwaway one for this demo");
+            stage.narrate(if throwaway {
+                "starting a throwaway Redis for this demo"
+            } else {
+                "no Redis answers: starting a throwaway one for this demo"
+            });
             let redis = RedisServer::start().map_err(|e| format!("could not start Redis: {e}"))?;
             brokers.redis_url = redis.url();
             brokers._redis = Some(redis);
