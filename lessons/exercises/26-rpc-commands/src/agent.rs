@@ -113,6 +113,7 @@ impl Agent {
     }
 }
 
+// ANCHOR: helpers
 /// The reply for a command the agent will not run, and says why.
 pub fn refusal(config: &Config, reason: String, started_ms: u64) -> Reply {
     Reply {
@@ -136,6 +137,7 @@ pub fn reply_of(config: &Config, ran: Ran, started_ms: u64) -> Reply {
         duration_ms: ran.duration.as_millis() as u64,
     }
 }
+// ANCHOR_END: helpers
 // ANCHOR_END: given
 
 // ANCHOR: todo

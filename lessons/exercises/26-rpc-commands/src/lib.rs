@@ -3,15 +3,19 @@
 //! Homework 26 is two programs: `agent --host web-1` runs the commands sent
 //! to its host name; `rpc run "df -h" --hosts web-1 web-2` sends them and
 //! prints `task id: N` at once; `rpc check_task N` shows the answers. This
-//! crate has all the plumbing, and leaves four functions for you:
+//! crate has all the plumbing, and leaves the heart of each program to you,
+//! five functions marked `todo!()`:
 //!
-//! | where                     | what you write                                                  |
-//! |---------------------------|-----------------------------------------------------------------|
-//! | [`exec::run`]             | run a command with no shell, a timeout that kills its process group |
-//! | [`exec::Capture::read_all`] | read a pipe to its end, keeping at most `max_output` bytes     |
-//! | [`agent::handle`]         | refuse or run one command, answer with its correlation id, ack   |
-//! | [`rpc::Rpc::send`]        | publish one message per host, mandatory, and see which came back |
-//! | [`rpc::Rpc::collect`]     | store the answers waiting in the reply queue in Redis            |
+//! | where                        | what you write                                                   |
+//! |------------------------------|------------------------------------------------------------------|
+//! | [`exec::run`]                | run a command: no shell, a timeout that kills its process group |
+//! | [`exec::Capture::read_all`]  | read a pipe to its end, keeping at most `max_output` bytes       |
+//! | [`agent::handle`]            | refuse or run one command, answer with its correlation id, ack  |
+//! | [`rpc::Rpc::send`]           | publish one mandatory message per host; which came back?        |
+//! | [`rpc::Rpc::collect`]        | store the answers waiting in the reply queue in Redis            |
+//!
+//! Write them in that order: the agent first (try it with lesson 26's
+//! `rpc`, `just run lesson-26 rpc`), then the `rpc` side.
 //!
 //! Given, from lesson 26's crate (re-exported below, read them first):
 //! [`names`] (every exchange, queue and key name), [`protocol`] (the

@@ -78,6 +78,7 @@ impl Rpc {
         })
     }
 
+    // ANCHOR: run
     /// Sends `argv` to every host as a new task and returns at once with the
     /// task id and the hosts that have no agent.
     pub async fn run(
@@ -119,6 +120,7 @@ impl Rpc {
             no_agent,
         })
     }
+    // ANCHOR_END: run
 
     /// What `check_task N` prints: the answers waiting in the reply queue
     /// are stored first, then task N is read from Redis.
