@@ -11,7 +11,8 @@
 //!
 //! Everything happens in a namespace of the demo's own (`demo26-PID-0`), so
 //! agents a student left running in the default namespace `rpc` see none of
-//! it. The task stays in Redis for a day, like any other, under that prefix.
+//! it. On your own brokers the task and its reply queue stay behind under
+//! that prefix, and expire after a day like any other task's.
 
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ const AGENTS: [&str; 3] = ["web-1", "web-2", "db-1"];
 /// The longest any one step may take; steps normally take milliseconds.
 const STEP: Duration = Duration::from_secs(20);
 
-// ANCHOR: demo
+/// The script: agents, a run, a check_task, then Ctrl-C to the agents.
 pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
     stage.build(LESSON, &["agent", "rpc"])?;
     let namespace = support::testkit::unique_name("demo26");
@@ -97,7 +98,7 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
 
     stage.narrate(&format!(
         "another process, as from another terminal: rpc check_task {id} --wait \
-         (the results are in Redis, not in the first rpc)"
+         stores the answers waiting in RabbitMQ into Redis, and shows them once every host has one"
     ));
     let check = words(&[&amqp, &redis, &ns, &["check_task", &id, "--wait"]]);
     stage.spawn("check", LESSON, "rpc", &check)?;
@@ -113,7 +114,6 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: demo
 
 /// Joins groups of words into one argument list.
 fn words(groups: &[&[&str]]) -> Vec<String> {

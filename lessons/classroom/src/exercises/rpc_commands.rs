@@ -150,7 +150,7 @@ fn three_agents_three_results(subject: &Subject) -> Result<()> {
     let mut scene = Scene::new(subject)?;
     scene.agents(&[("web-1", &[]), ("web-2", &[]), ("db-1", &[])])?;
     let hosts = ["web-1", "web-2", "db-1"];
-    // Two tasks at once, so that answers must find their own task.
+    // Two tasks in flight together, so that each answer must find its own task.
     let first = scene.run("echo first task", &hosts, &[])?;
     let second = scene.run("echo second task", &hosts, &[])?;
     if first == second {
