@@ -41,6 +41,7 @@ pub struct Exercise {
 pub const EXERCISES: &[Exercise] = &[
     crate::exercises::greenlet::EXERCISE,
     crate::exercises::pipeline::EXERCISE,
+    crate::exercises::rpc_commands::EXERCISE,
 ];
 
 /// What is being checked: the built programs of a starter or a solution.

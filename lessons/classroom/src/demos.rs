@@ -14,6 +14,7 @@ use crate::Result;
 use crate::stage::Stage;
 
 mod lesson_24;
+mod lesson_26;
 
 /// One lesson's demo.
 pub struct Demo {
@@ -37,7 +38,11 @@ pub struct Needs {
 }
 
 /// Every demo, by lesson.
-pub const DEMOS: &[Demo] = &[lesson_24::DEMO];
+#[rustfmt::skip]
+pub const DEMOS: &[Demo] = &[
+    lesson_24::DEMO,
+    lesson_26::DEMO,
+];
 
 /// Finds the demo of a lesson (`lesson-05`, `05` or `5`).
 pub fn find(name: &str) -> Result<&'static Demo> {

@@ -2,3 +2,4 @@
 
 pub mod greenlet;
 pub mod pipeline;
+pub mod rpc_commands;

@@ -299,6 +299,7 @@ impl Client {
         Ok(())
     }
 
+    // ANCHOR: catch_up
     /// Stores the answers waiting in the reply queue, if no collector runs
     /// in this process. One-shot commands call this before reading Redis.
     pub async fn catch_up(&self) -> crate::Result<usize> {
@@ -327,6 +328,7 @@ impl Client {
         channel.close(200, "caught up".into()).await?;
         Ok(stored)
     }
+    // ANCHOR_END: catch_up
 
     // ANCHOR: wait
     /// Waits until task `id` is settled (every host answered, or the deadline
