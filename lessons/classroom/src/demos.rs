@@ -13,6 +13,9 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+mod lesson_05;
+mod lesson_08;
+
 /// One lesson's demo.
 pub struct Demo {
     pub lesson: u8,
@@ -35,7 +38,7 @@ pub struct Needs {
 }
 
 /// Every demo, by lesson.
-pub const DEMOS: &[Demo] = &[];
+pub const DEMOS: &[Demo] = &[lesson_05::DEMO, lesson_08::DEMO];
 
 /// Finds the demo of a lesson (`lesson-05`, `05` or `5`).
 pub fn find(name: &str) -> Result<&'static Demo> {
