@@ -48,8 +48,8 @@ pub const EXERCISE: Exercise = Exercise {
             title: "a long stream, sent while not reading, comes back complete and in order",
             hint: "replies leave in the order the messages came: push_back in receive, front and \
                    pop_front in send; when write takes only part of a message, keep the unsent \
-                   rest at the front (message.drain(..n)) and pop a message only when all of it \
-                   went out",
+                   rest at the front (message.drain(..n)); and keep `queued` in step (+ in \
+                   receive, - in send), or reading stops for good at MAX_QUEUED",
             check: a_long_stream_comes_back_whole,
         },
         Requirement {
@@ -144,16 +144,17 @@ fn two_clients_get_their_own_replies(subject: &Subject) -> Result<()> {
 }
 
 fn a_long_stream_comes_back_whole(subject: &Subject) -> Result<()> {
-    const LINES: usize = 40_000;
+    const LINES: usize = 500_000;
     with_server(subject, |addr| {
         let mut client = connect(addr)?;
         // Numbered lines, so that a lost, repeated or misplaced piece shows.
         let stream: String = (1..=LINES)
             .map(|i| format!("line {i:06} of a long stream\n"))
             .collect();
-        // A writer thread sends it all; this thread reads only once the
-        // writer has stalled (the server's queue for us is full and its
-        // writes to us are partial) or has finished.
+        // A writer thread sends it all; this thread starts reading only once
+        // the writer has stalled (every buffer on the way is full and the
+        // server has stopped reading from us, its queue for us full) or has
+        // finished. Then the server must resume, and lose nothing.
         let mut writer = client.try_clone().map_err(|e| e.to_string())?;
         writer
             .set_write_timeout(Some(Duration::from_millis(200)))
@@ -363,21 +364,20 @@ impl Started {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("could not start {}: {e}", path.display()))?;
-        let stderr = child.stderr.take().map(|mut pipe| {
-            std::thread::spawn(move || {
-                let mut all = Vec::new();
-                let _ = pipe.read_to_end(&mut all);
-                all
-            })
-        });
-        // Read the first line on a thread, then keep draining stdout there,
+        // Its standard error is kept (the end of it: a panic message is
+        // among the last lines), and its standard output read to the end,
         // so that a chatty server never blocks on a full pipe.
+        let stderr = child
+            .stderr
+            .take()
+            .map(|pipe| std::thread::spawn(|| tail_of(pipe)));
         let (first_line, first) = mpsc::channel();
         if let Some(stdout) = child.stdout.take() {
             std::thread::spawn(move || {
-                let mut lines = BufReader::new(stdout).lines();
-                let _ = first_line.send(lines.next());
-                for _ in lines.map_while(|line| line.ok()) {}
+                let mut reader = BufReader::new(stdout);
+                let mut line = String::new();
+                let _ = first_line.send(reader.read_line(&mut line).map(|_| line));
+                let _ = io::copy(&mut reader, &mut io::sink());
             });
         }
         let mut server = Started {
@@ -386,7 +386,7 @@ impl Started {
             stderr,
         };
         let line = match first.recv_timeout(START_TIMEOUT) {
-            Ok(Some(Ok(line))) => line,
+            Ok(Ok(line)) if !line.is_empty() => line,
             Ok(_) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(server.explain("the server printed nothing".into()));
             }
@@ -401,7 +401,10 @@ impl Started {
             .strip_prefix("listening on ")
             .and_then(|addr| addr.trim().parse().ok())
             .ok_or_else(|| {
-                format!("the server's first line should be `listening on ADDR`, not `{line}`")
+                format!(
+                    "the server's first line should be `listening on ADDR`, not `{}`",
+                    line.trim_end()
+                )
             })?;
         Ok(server)
     }
@@ -436,6 +439,26 @@ impl Started {
             "{failure}\nthe server is no longer running: {}",
             describe_failure(&output)
         )
+    }
+}
+
+/// Reads `pipe` to its end and returns the last 64 KiB of it.
+fn tail_of(mut pipe: impl Read) -> Vec<u8> {
+    const KEEP: usize = 64 * 1024;
+    let mut tail = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match pipe.read(&mut chunk) {
+            Ok(0) => return tail,
+            Ok(n) => {
+                tail.extend_from_slice(&chunk[..n]);
+                if tail.len() > 2 * KEEP {
+                    tail.drain(..tail.len() - KEEP);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return tail,
+        }
     }
 }
 
@@ -517,10 +540,8 @@ fn expect_reply(stream: &mut TcpStream, sent: &str) -> Result<()> {
         let from = at.saturating_sub(20);
         let part = |bytes: &[u8]| shorten(&String::from_utf8_lossy(&bytes[from..]));
         Err(format!(
-            "sent {} ({} bytes); the reply differs from byte {at} on:\n  \
-             expected {}\n  got      {}",
+            "sent {}; the reply differs from byte {at} on:\n  expected {}\n  got      {}",
             shorten(sent),
-            sent.len(),
             part(expected.as_bytes()),
             part(&reply)
         ))
