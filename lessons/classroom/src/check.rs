@@ -42,6 +42,7 @@ pub const EXERCISES: &[Exercise] = &[
     crate::exercises::greenlet::EXERCISE,
     crate::exercises::pipeline::EXERCISE,
     crate::exercises::rpc_commands::EXERCISE,
+    crate::exercises::select_server::EXERCISE,
 ];
 
 /// What is being checked: the built programs of a starter or a solution.

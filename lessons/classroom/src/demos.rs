@@ -13,6 +13,8 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+mod lesson_05;
+mod lesson_08;
 mod lesson_24;
 mod lesson_26;
 
@@ -40,6 +42,8 @@ pub struct Needs {
 /// Every demo, by lesson.
 #[rustfmt::skip]
 pub const DEMOS: &[Demo] = &[
+    lesson_05::DEMO,
+    lesson_08::DEMO,
     lesson_24::DEMO,
     lesson_26::DEMO,
 ];

@@ -3,3 +3,4 @@
 pub mod greenlet;
 pub mod pipeline;
 pub mod rpc_commands;
+pub mod select_server;
