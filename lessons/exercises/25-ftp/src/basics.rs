@@ -1,0 +1,89 @@
+//! Given: the small commands every client sends along the way, and the
+//! answer for commands this exercise does not implement.
+//!
+//! `commands::execute` (yours) sends every command it does not handle
+//! itself to [`answer`]. The two predicates say which commands need a
+//! login and which change files, for the checks `execute` makes first.
+
+use lesson_25_ftp::cmd::Command;
+use lesson_25_ftp::reply::Reply;
+
+use crate::session::{Phase, Session};
+
+/// Commands a client may send before logging in: the login itself and
+/// those that only describe the server.
+pub fn allowed_before_login(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::User(_)
+            | Command::Pass(_)
+            | Command::Quit
+            | Command::Syst
+            | Command::Feat
+            | Command::Opts(_)
+            | Command::Noop
+    )
+}
+
+/// Commands that change the tree: a read-only login (anonymous, here) may
+/// not send them.
+pub fn changes_files(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Stor(_)
+            | Command::Appe(_)
+            | Command::Dele(_)
+            | Command::Mkd(_)
+            | Command::Rmd(_)
+            | Command::Rnfr(_)
+            | Command::Rnto(_)
+    )
+}
+
+/// Runs the small commands, and answers 502 ("not implemented") for every
+/// other one.
+pub fn answer(session: &mut Session, command: Command) {
+    let reply = match command {
+        Command::Quit => {
+            // The session closes once this reply is sent.
+            session.phase = Phase::Closing;
+            Reply::new(221, "Goodbye")
+        }
+        Command::Noop => Reply::new(200, "NOOP ok"),
+        // Clients read this to guess the LIST format: ls -l, like Unix.
+        Command::Syst => Reply::new(215, "UNIX Type: L8"),
+        // RFC 2389: the extensions beyond RFC 959, one per line.
+        Command::Feat => Reply::multi(
+            211,
+            ["Features:", "EPSV", "PASV", "UTF8", "End"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        Command::Opts(option) if option.eq_ignore_ascii_case("UTF8 ON") => {
+            Reply::new(200, "UTF8 is always on")
+        }
+        // Files travel byte for byte whatever the type (as in the lesson).
+        Command::Type(kind) => match kind.to_ascii_uppercase().as_str() {
+            "A" | "A N" | "I" | "L 8" => Reply::new(200, format!("Type set to {kind}")),
+            _ => Reply::new(504, format!("Type {kind} is not supported: use A or I")),
+        },
+        Command::Mode(mode) if mode.eq_ignore_ascii_case("S") => Reply::new(200, "Mode set to S"),
+        Command::Stru(stru) if stru.eq_ignore_ascii_case("F") => {
+            Reply::new(200, "Structure set to F")
+        }
+        Command::Allo => Reply::new(202, "ALLO is not needed here"),
+        other => Reply::new(502, format!("{} is not implemented here", verb(&other))),
+    };
+    session.reply(reply);
+}
+
+/// The verb of a command, for the 502 reply.
+fn verb(command: &Command) -> String {
+    // `Retr("x")` → `RETR`: the variant's name is the verb.
+    let debug = format!("{command:?}");
+    let name = debug.split(['(', ' ']).next().unwrap_or("");
+    match command {
+        Command::Active(verb) | Command::NotImplemented(verb) => verb.to_string(),
+        _ => name.to_ascii_uppercase(),
+    }
+}
