@@ -1,5 +1,6 @@
-//! Given: the small commands every client sends along the way, and the
-//! answer for commands this exercise does not implement.
+//! Given: the small commands every client sends along the way, SIZE (which
+//! the course's `ftp-client` asks before a download), and the answer for
+//! commands this exercise does not implement.
 //!
 //! `commands::execute` (yours) sends every command it does not handle
 //! itself to [`answer`]. The two predicates say which commands need a
@@ -8,7 +9,8 @@
 use lesson_25_ftp::cmd::Command;
 use lesson_25_ftp::reply::Reply;
 
-use crate::session::{Phase, Session};
+use crate::jail;
+use crate::session::{Ctx, Phase, Session};
 
 /// Commands a client may send before logging in: the login itself and
 /// those that only describe the server.
@@ -42,8 +44,9 @@ pub fn changes_files(command: &Command) -> bool {
 
 /// Runs the small commands, and answers 502 ("not implemented") for every
 /// other one.
-pub fn answer(session: &mut Session, command: Command) {
+pub fn answer(session: &mut Session, ctx: &mut Ctx, command: Command) {
     let reply = match command {
+        Command::Size(path) => size(session, ctx, &path),
         Command::Quit => {
             // The session closes once this reply is sent.
             session.phase = Phase::Closing;
@@ -55,7 +58,7 @@ pub fn answer(session: &mut Session, command: Command) {
         // RFC 2389: the extensions beyond RFC 959, one per line.
         Command::Feat => Reply::multi(
             211,
-            ["Features:", "EPSV", "PASV", "UTF8", "End"]
+            ["Features:", "EPSV", "PASV", "SIZE", "UTF8", "End"]
                 .map(String::from)
                 .to_vec(),
         ),
@@ -75,6 +78,18 @@ pub fn answer(session: &mut Session, command: Command) {
         other => Reply::new(502, format!("{} is not implemented here", verb(&other))),
     };
     session.reply(reply);
+}
+
+/// SIZE path (RFC 3659): `213` and the size in bytes of a file. It goes
+/// through your jail, like every command that names a path.
+fn size(session: &Session, ctx: &Ctx, path: &str) -> Reply {
+    let real = jail::join(&session.cwd, path).and_then(|target| ctx.config.jail.resolve(&target));
+    match real.map(|real| real.metadata().map(|meta| (meta.is_file(), meta.len()))) {
+        Ok(Ok((true, size))) => Reply::new(213, size.to_string()),
+        Ok(Ok((false, _))) => Reply::new(550, format!("{path}: not a plain file")),
+        Ok(Err(e)) => Reply::new(550, format!("{path}: {e}")),
+        Err(error) => error.reply(path),
+    }
 }
 
 /// The verb of a command, for the 502 reply.

@@ -50,7 +50,7 @@ use {
 ///    whose `writable` is true; otherwise `550 Permission denied`.
 /// 3. `User`, `Pass`, `Pwd`, `Cwd`, `Cdup` (which is `cwd(..., "..")`),
 ///    `Pasv`, `Epsv`, `List`, `Retr` and `Stor` go to the functions below;
-///    every other command to `basics::answer(session, command)`.
+///    every other command to `basics::answer(session, ctx, command)`.
 pub fn execute(session: &mut Session, ctx: &mut Ctx, command: Command) {
     let _ = (session, ctx, command);
     todo!("commands::execute: check the login, then dispatch to the handlers below")
