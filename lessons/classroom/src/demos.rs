@@ -13,6 +13,8 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+mod lesson_25;
+
 /// One lesson's demo.
 pub struct Demo {
     pub lesson: u8,
@@ -35,7 +37,7 @@ pub struct Needs {
 }
 
 /// Every demo, by lesson.
-pub const DEMOS: &[Demo] = &[];
+pub const DEMOS: &[Demo] = &[lesson_25::DEMO];
 
 /// Finds the demo of a lesson (`lesson-05`, `05` or `5`).
 pub fn find(name: &str) -> Result<&'static Demo> {
