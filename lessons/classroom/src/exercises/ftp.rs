@@ -342,10 +342,13 @@ fn aborted_upload_leaves_nothing(subject: &Subject) -> Result<()> {
                  name ({size} bytes so far): write to a hidden name and rename when complete"
             ));
         }
-        // The client dies: its kernel closes the data connection, then the
-        // control connection.
-        drop(data);
+        // The client dies and its kernel closes both connections. The
+        // control connection goes first: a data connection that ends first
+        // looks like a finished upload until the control connection
+        // follows, and on a loaded machine the gap between the two could
+        // outlast the moment a server waits to tell them apart.
         drop(ftp);
+        drop(data);
         let deadline = Instant::now() + WAIT;
         let mut after = entries(&own.root());
         while after != before && Instant::now() < deadline {
