@@ -27,14 +27,13 @@
 
 use lesson_25_ftp::cmd::Command;
 
-// What the handlers need. Until you write them, most of it is unused.
+use crate::session::{Ctx, Session};
+
+// What the handlers need: unused until you write them (then this `allow`
+// can go).
 #[allow(unused_imports)]
 use {
-    crate::basics,
-    crate::jail,
-    crate::listing,
-    crate::part_file::PartFile,
-    crate::session::{Ctx, Phase, Session},
+    crate::{basics, jail, listing, part_file::PartFile, session::Phase},
     lesson_25_ftp::reply::{Reply, quote_path},
     std::fs::File,
 };
