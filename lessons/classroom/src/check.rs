@@ -43,6 +43,7 @@ pub const EXERCISES: &[Exercise] = &[
     crate::exercises::pipeline::EXERCISE,
     crate::exercises::rpc_commands::EXERCISE,
     crate::exercises::select_server::EXERCISE,
+    crate::exercises::ftp::EXERCISE,
 ];
 
 /// What is being checked: the built programs of a starter or a solution.

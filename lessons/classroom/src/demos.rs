@@ -16,6 +16,7 @@ use crate::stage::Stage;
 mod lesson_05;
 mod lesson_08;
 mod lesson_24;
+mod lesson_25;
 mod lesson_26;
 
 /// One lesson's demo.
@@ -45,6 +46,7 @@ pub const DEMOS: &[Demo] = &[
     lesson_05::DEMO,
     lesson_08::DEMO,
     lesson_24::DEMO,
+    lesson_25::DEMO,
     lesson_26::DEMO,
 ];
 

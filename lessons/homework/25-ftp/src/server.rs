@@ -130,19 +130,22 @@ impl Server {
         let tick =
             (self.config.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         loop {
-            let owed = mem::take(&mut self.again);
             // With turns owed, only look at what is ready now; otherwise
             // sleep until something is, the next timer, or the idle check.
-            let timeout = match (owed.is_empty(), self.next_timer()) {
+            let timeout = match (self.again.is_empty(), self.next_timer()) {
                 (false, _) => Duration::ZERO,
                 (true, Some(at)) => at.saturating_duration_since(Instant::now()).min(tick),
                 (true, None) => tick,
             };
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
+                // A signal cut the wait short (even Ctrl-Z then `fg` does):
+                // the turns owed are still on the list, wait again.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            // Taken only now, so that an interrupted wait loses none.
+            let owed = mem::take(&mut self.again);
             let now = Instant::now();
             for event in events.iter() {
                 self.dispatch(event.token(), now);

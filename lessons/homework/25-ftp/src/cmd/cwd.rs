@@ -4,6 +4,7 @@ use crate::jail;
 use crate::reply::{Reply, quote_path};
 use crate::session::{Ctx, Session};
 
+// ANCHOR: cwd
 /// PWD: 257 and the path in quotes (RFC 959, appendix II).
 pub fn pwd(session: &mut Session) {
     let text = format!("{} is the current directory", quote_path(&session.cwd));
@@ -27,3 +28,4 @@ pub fn cwd(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Err(error) => session.reply(error.reply(path)),
     }
 }
+// ANCHOR_END: cwd

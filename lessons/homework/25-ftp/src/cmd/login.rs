@@ -8,6 +8,7 @@ use crate::reply::Reply;
 use crate::session::{Ctx, MAX_LOGIN_FAILURES, Phase, Session};
 use crate::users::is_anonymous;
 
+// ANCHOR: user
 /// USER name: starts (or restarts) a login.
 pub fn user(session: &mut Session, ctx: &mut Ctx, name: String) {
     if is_anonymous(&name) && !ctx.config.users.anonymous_allowed() {
@@ -23,6 +24,7 @@ pub fn user(session: &mut Session, ctx: &mut Ctx, name: String) {
     session.phase = Phase::NeedPassword { user: name };
     session.reply(Reply::new(331, text));
 }
+// ANCHOR_END: user
 
 // ANCHOR: pass
 /// PASS password: completes the login USER started.

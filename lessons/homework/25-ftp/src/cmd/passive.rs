@@ -38,6 +38,7 @@ fn open(session: &mut Session, ctx: &mut Ctx) -> io::Result<u16> {
 }
 // ANCHOR_END: open
 
+// ANCHOR: pasv
 /// PASV: `227 Entering Passive Mode (127,0,0,1,195,80)`, the address as
 /// four numbers and the port as two (195 * 256 + 80 = 50000).
 pub fn pasv(session: &mut Session, ctx: &mut Ctx) {
@@ -88,6 +89,8 @@ pub fn epsv(session: &mut Session, ctx: &mut Ctx, argument: Option<&str>) {
         Err(e) => session.reply(Reply::new(425, format!("Cannot open a passive port: {e}"))),
     }
 }
+
+// ANCHOR_END: pasv
 
 /// PORT and EPRT: refused.
 pub fn active(session: &mut Session, verb: &str) {
