@@ -195,18 +195,48 @@ pub fn report(exercise: &Exercise, verdicts: &[Verdict]) -> bool {
     for verdict in verdicts {
         match &verdict.failure {
             None => println!("  PASS  {}", verdict.title),
-            Some(failure) => {
-                println!("  FAIL  {}", verdict.title);
-                for line in failure.lines().take(12) {
-                    println!("          {line}");
+            Some(failure) => match failure.strip_prefix(SKIPPED) {
+                Some(reason) => println!("  SKIP  {}\n          {reason}", verdict.title),
+                None => {
+                    println!("  FAIL  {}", verdict.title);
+                    for line in failure.lines().take(12) {
+                        println!("          {line}");
+                    }
+                    println!("        hint: {}", verdict.hint);
                 }
-                println!("        hint: {}", verdict.hint);
-            }
+            },
         }
     }
     let passed = verdicts.iter().filter(|v| v.failure.is_none()).count();
-    println!("{passed} of {} requirements met.", verdicts.len());
-    passed == verdicts.len()
+    let skipped = verdicts.iter().filter(|v| v.is_skipped()).count();
+    let skipped_note = if skipped > 0 {
+        format!(" ({skipped} could not be checked here)")
+    } else {
+        String::new()
+    };
+    println!(
+        "{passed} of {} requirements met{skipped_note}.",
+        verdicts.len()
+    );
+    passed + skipped == verdicts.len()
+}
+
+/// How a check says "this cannot be checked here" (for example a look
+/// inside the root of a server at `--addr`): reported as SKIP, not FAIL.
+pub const SKIPPED: &str = "skipped: ";
+
+/// A check's result when it cannot be carried out in this setting.
+pub fn skip(reason: impl std::fmt::Display) -> Result<()> {
+    Err(format!("{SKIPPED}{reason}"))
+}
+
+impl Verdict {
+    /// Whether the check was skipped rather than failed.
+    pub fn is_skipped(&self) -> bool {
+        self.failure
+            .as_deref()
+            .is_some_and(|failure| failure.starts_with(SKIPPED))
+    }
 }
 
 /// Why a program failed, in a line or two: its panic message if it
