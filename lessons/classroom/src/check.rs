@@ -38,7 +38,10 @@ pub struct Exercise {
 }
 
 /// Every exercise.
-pub const EXERCISES: &[Exercise] = &[crate::exercises::greenlet::EXERCISE];
+pub const EXERCISES: &[Exercise] = &[
+    crate::exercises::greenlet::EXERCISE,
+    crate::exercises::work_queues::EXERCISE,
+];
 
 /// What is being checked: the built programs of a starter or a solution.
 pub struct Subject {

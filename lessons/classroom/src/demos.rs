@@ -13,6 +13,14 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+mod lesson_10;
+mod lesson_11;
+mod lesson_12;
+mod lesson_13;
+mod lesson_14;
+mod lesson_15;
+mod rabbit;
+
 /// One lesson's demo.
 pub struct Demo {
     pub lesson: u8,
@@ -35,7 +43,14 @@ pub struct Needs {
 }
 
 /// Every demo, by lesson.
-pub const DEMOS: &[Demo] = &[];
+pub const DEMOS: &[Demo] = &[
+    lesson_10::DEMO,
+    lesson_11::DEMO,
+    lesson_12::DEMO,
+    lesson_13::DEMO,
+    lesson_14::DEMO,
+    lesson_15::DEMO,
+];
 
 /// Finds the demo of a lesson (`lesson-05`, `05` or `5`).
 pub fn find(name: &str) -> Result<&'static Demo> {
