@@ -10,7 +10,7 @@ use crate::stage::Stage;
 
 pub const DEMO: Demo = Demo {
     lesson: 10,
-    about: "receive waits, send sends \"Hello World!\", receive prints it; a queue keeps what nobody reads yet",
+    about: "receive waits, send sends \"Hello World!\", receive prints it; a queue keeps messages until read",
     needs: Needs {
         rabbitmq: true,
         redis: false,

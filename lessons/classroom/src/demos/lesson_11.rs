@@ -4,8 +4,9 @@
 //!
 //! The tasks are sent by a shell loop, as a student would type it, while
 //! the demo watches both workers' lines as they come. The moment worker-1
-//! takes its second task, it is killed: the task has just started (every
-//! task here takes at least 300 ms), so it is surely unfinished.
+//! takes its second task, it is killed: the task has just started (the
+//! shortest a second task can be is two dots, 400 ms), so it is surely
+//! unfinished.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -47,9 +48,9 @@ const TASKS: [&str; 6] = [
     "Sixth task......",
 ];
 
-/// A unit of work: 150 ms instead of the chapter's second, so the demo
+/// A unit of work: 200 ms instead of the chapter's second, so the demo
 /// takes seconds, not half a minute.
-const MS_PER_DOT: &str = "150";
+const MS_PER_DOT: &str = "200";
 
 fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
     stage.build(11, &["new-task", "worker"])?;

@@ -10,7 +10,7 @@ use crate::stage::Stage;
 
 pub const DEMO: Demo = Demo {
     lesson: 15,
-    about: "rpc-server and rpc-client: calls in flight at once, bad requests answered with errors, a timeout",
+    about: "rpc-server and rpc-client: calls at once, bad requests answered with errors, a timeout",
     needs: Needs {
         rabbitmq: true,
         redis: false,
