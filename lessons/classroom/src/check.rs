@@ -40,10 +40,11 @@ pub struct Exercise {
 /// Every exercise.
 pub const EXERCISES: &[Exercise] = &[
     crate::exercises::greenlet::EXERCISE,
-    crate::exercises::pipeline::EXERCISE,
-    crate::exercises::rpc_commands::EXERCISE,
     crate::exercises::select_server::EXERCISE,
+    crate::exercises::work_queues::EXERCISE,
+    crate::exercises::pipeline::EXERCISE,
     crate::exercises::ftp::EXERCISE,
+    crate::exercises::rpc_commands::EXERCISE,
 ];
 
 /// What is being checked: the built programs of a starter or a solution.

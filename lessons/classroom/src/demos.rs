@@ -15,9 +15,16 @@ use crate::stage::Stage;
 
 mod lesson_05;
 mod lesson_08;
+mod lesson_10;
+mod lesson_11;
+mod lesson_12;
+mod lesson_13;
+mod lesson_14;
+mod lesson_15;
 mod lesson_24;
 mod lesson_25;
 mod lesson_26;
+mod rabbit;
 
 /// One lesson's demo.
 pub struct Demo {
@@ -45,6 +52,12 @@ pub struct Needs {
 pub const DEMOS: &[Demo] = &[
     lesson_05::DEMO,
     lesson_08::DEMO,
+    lesson_10::DEMO,
+    lesson_11::DEMO,
+    lesson_12::DEMO,
+    lesson_13::DEMO,
+    lesson_14::DEMO,
+    lesson_15::DEMO,
     lesson_24::DEMO,
     lesson_25::DEMO,
     lesson_26::DEMO,
@@ -91,6 +104,17 @@ pub struct Brokers {
 impl Brokers {
     /// Uses the brokers at `AMQP_URL` / `REDIS_URL` (or the defaults) when
     /// they answer; otherwise, or when `throwaway` is set, starts its own.
+    /// Brokers that are already running at these addresses (tests pass
+    /// their throwaway brokers here, so all demos share one of each).
+    pub fn at(amqp_url: String, redis_url: String) -> Self {
+        Brokers {
+            amqp_url,
+            redis_url,
+            _rabbitmq: None,
+            _redis: None,
+        }
+    }
+
     pub fn provide(needs: Needs, throwaway: bool, stage: &Stage) -> Result<Self> {
         let mut brokers = Brokers {
             amqp_url: std::env::var("AMQP_URL")

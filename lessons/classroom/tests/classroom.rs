@@ -82,9 +82,15 @@ fn the_starter_fails_with_the_todo_message() {
 
 #[test]
 fn every_demo_plays_to_its_end_and_proves_its_point() {
+    // One throwaway RabbitMQ and one Redis for all demos: each demo uses
+    // names of its own, and a broker start costs seconds.
+    let brokers = demos::Brokers::at(
+        support::testkit::shared_rabbitmq().url(),
+        support::testkit::shared_redis().url(),
+    );
     for demo in DEMOS {
         let mut stage = Stage::new(false);
-        demos::play(demo, &mut stage, true)
+        (demo.run)(&mut stage, &brokers)
             .unwrap_or_else(|e| panic!("demo of lesson {:02}: {e}", demo.lesson));
         let transcript = stage.transcript();
         for (actor, text) in demo.proves {
@@ -97,4 +103,25 @@ fn every_demo_plays_to_its_end_and_proves_its_point() {
             );
         }
     }
+}
+
+/// With `--throwaway` (or when nothing answers), a demo gets brokers of its
+/// own, off the default ports, and they answer.
+#[test]
+fn demos_start_throwaway_brokers_of_their_own() {
+    let stage = Stage::new(false);
+    let needs = demos::Needs {
+        rabbitmq: false,
+        redis: true,
+    };
+    let brokers = demos::Brokers::provide(needs, true, &stage).unwrap();
+    assert_ne!(brokers.redis_url, support::redis::DEFAULT_REDIS_URL);
+    support::redis::connect(&brokers.redis_url).expect("the throwaway Redis answers");
+    let narration = stage.lines_of("demo");
+    assert!(
+        narration
+            .iter()
+            .any(|line| line.contains("throwaway Redis")),
+        "{narration:?}"
+    );
 }

@@ -5,3 +5,4 @@ pub mod greenlet;
 pub mod pipeline;
 pub mod rpc_commands;
 pub mod select_server;
+pub mod work_queues;
