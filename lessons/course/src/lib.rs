@@ -136,12 +136,12 @@ pub struct Bench {
 /// accept and ignore.
 #[rustfmt::skip]
 pub const BENCHES: &[Bench] = &[
-    Bench { name: "rpc", lesson: 26, target: "rpc", about: "10 agents x 100 tasks: tasks/s, p50/p99 from run to the last result, all checked" },
-    Bench { name: "redis", lesson: 23, target: "redis", about: "SET rate per round trip and pipelined, next to redis-benchmark -c 1 (-P 16)" },
-    Bench { name: "echo", lesson: 9, target: "echo", about: "The echo arena: lessons 05, 08, 09 and redis-server under one load generator" },
     Bench { name: "coroutines", lesson: 3, target: "coroutines", about: "10,000 threads, 100,000 may coroutines, 1,000,000 tokio tasks: time and memory per unit" },
-    Bench { name: "ftp", lesson: 25, target: "ftp", about: "FTP server vs pyftpdlib (and vsftpd): 1 GiB down/up with curl, 100 clients, peak RSS" },
+    Bench { name: "echo", lesson: 9, target: "echo", about: "The echo arena: lessons 05, 08, 09 and redis-server under one load generator" },
     Bench { name: "rabbitmq", lesson: 10, target: "rabbitmq", about: "RabbitMQ publish and consume rates: lesson code (lapin) vs the notes' pika" },
+    Bench { name: "redis", lesson: 23, target: "redis", about: "SET rate per round trip and pipelined, next to redis-benchmark -c 1 (-P 16)" },
+    Bench { name: "ftp", lesson: 25, target: "ftp", about: "FTP server vs pyftpdlib (and vsftpd): 1 GiB down/up with curl, 100 clients, peak RSS" },
+    Bench { name: "rpc", lesson: 26, target: "rpc", about: "10 agents x 100 tasks: tasks/s, p50/p99 from run to the last result, all checked" },
 ];
 
 impl Bench {

@@ -2,9 +2,8 @@
 //! partial writes, and cleans up every registration after disconnects,
 //! however abrupt.
 //!
-//! Tests run the library's server on a thread, not the `server` binary:
-//! lessons 05, 08 and 09 all have a program called `server`, and cargo puts
-//! all three at the same `target/debug/server`.
+//! Tests run the library's server on a thread, not the `server` binary, so
+//! they can look inside it: the registrations left after disconnects.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

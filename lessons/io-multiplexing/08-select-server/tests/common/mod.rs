@@ -1,9 +1,7 @@
 //! A select server running on a thread of the test, stopped when dropped.
 //!
-//! Tests run the library's server in-process, not the `server` binary:
-//! lessons 05, 08 and 09 all have a program called `server`, and cargo
-//! puts all three at the same `target/debug/server`, so the binary a test
-//! would start could be another lesson's.
+//! Tests run the library's server in-process, not the `server` binary, so
+//! a test controls its lifetime and needs no process of its own.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
