@@ -150,16 +150,18 @@ struct Conn {
 }
 
 /// Reads how much CPU time the server process and this thread have used,
-/// from the kernel's scheduler statistics (`/proc/PID/schedstat`, whose
-/// first number is nanoseconds spent running).
+/// from the kernel's scheduler statistics (`schedstat`, whose first number
+/// is nanoseconds spent running). The server's is summed over all its
+/// threads (`/proc/PID/task/*/schedstat`): lesson 05's `may` server does its
+/// work on a worker thread, not on the main one.
 struct CpuClock {
-    server: PathBuf,
+    server_tasks: PathBuf,
 }
 
 impl CpuClock {
     fn new(server_pid: Option<u32>) -> Option<Self> {
-        let server = PathBuf::from(format!("/proc/{}/schedstat", server_pid?));
-        let clock = CpuClock { server };
+        let server_tasks = PathBuf::from(format!("/proc/{}/task", server_pid?));
+        let clock = CpuClock { server_tasks };
         clock.read().map(|_| clock)
     }
 
@@ -169,8 +171,12 @@ impl CpuClock {
             let nanos = text.split_whitespace().next()?.parse().ok()?;
             Some(Duration::from_nanos(nanos))
         };
+        let server = std::fs::read_dir(&self.server_tasks)
+            .ok()?
+            .filter_map(|task| on_cpu(&task.ok()?.path().join("schedstat")))
+            .sum();
         Some((
-            on_cpu(&self.server)?,
+            server,
             on_cpu(std::path::Path::new("/proc/thread-self/schedstat"))?,
         ))
     }
