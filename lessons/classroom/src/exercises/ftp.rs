@@ -34,7 +34,7 @@ use crate::check::{Exercise, Requirement, Subject};
 pub const EXERCISE: Exercise = Exercise {
     name: "ftp",
     lesson: 25,
-    starter: "25-ftp",
+    starter: "ftp",
     programs: &["ftp-server"],
     requirements: &[
         Requirement {

@@ -11,7 +11,7 @@ use crate::check::{Exercise, Requirement, Subject, describe_failure, expect_text
 pub const EXERCISE: Exercise = Exercise {
     name: "greenlet",
     lesson: 2,
-    starter: "02-greenlet",
+    starter: "greenlet",
     programs: &["switch"],
     requirements: &[
         Requirement {

@@ -55,7 +55,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub const EXERCISE: Exercise = Exercise {
     name: "pipeline",
     lesson: 23,
-    starter: "23-pipeline",
+    starter: "pipeline",
     programs: &["pipeline"],
     requirements: &[
         Requirement {

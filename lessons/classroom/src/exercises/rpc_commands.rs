@@ -33,7 +33,7 @@ use crate::check::{Exercise, Requirement, Subject, describe_failure};
 pub const EXERCISE: Exercise = Exercise {
     name: "rpc-commands",
     lesson: 26,
-    starter: "26-rpc-commands",
+    starter: "rpc-commands",
     programs: &["agent", "rpc"],
     requirements: &[
         Requirement {

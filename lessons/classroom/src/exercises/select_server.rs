@@ -27,7 +27,7 @@ use crate::check::{Exercise, Requirement, Subject, describe_failure};
 pub const EXERCISE: Exercise = Exercise {
     name: "select-server",
     lesson: 8,
-    starter: "08-select-server",
+    starter: "select-server",
     programs: &["server"],
     requirements: &[
         Requirement {

@@ -18,7 +18,7 @@ use crate::check::{Exercise, Requirement, Subject, describe_failure};
 pub const EXERCISE: Exercise = Exercise {
     name: "work-queues",
     lesson: 11,
-    starter: "11-work-queues",
+    starter: "work-queues",
     programs: &["new-task", "worker"],
     requirements: &[
         Requirement {
