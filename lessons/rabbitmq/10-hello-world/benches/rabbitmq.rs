@@ -4,19 +4,33 @@
 //!
 //! ```text
 //! just bench rabbitmq                          # 3 rounds of 100,000 messages of 100 bytes
-//! just bench rabbitmq --messages 20000 --size 1000 --rounds 5
+//! just bench rabbitmq --messages 20000 --size 1000 --rounds 5 --queues 8
 //! ```
 //!
 //! Each side, in each round, on one connection:
 //!
-//! 1. publishes N messages to a fresh queue through the default exchange,
-//!    as `send --count N` does. Two times are taken: when the last message
-//!    is written to the socket (**sent**: the client's own speed, which is
-//!    what pika's `basic_publish` loop measures), and when the broker
-//!    reports all N in the queue (**in queue**: also limited by how fast
-//!    the broker stores them);
-//! 2. consumes them with automatic acks, as `receive` does, until the N-th
+//! 1. publishes N messages through the default exchange, as `send --count
+//!    N` does. Two times are taken: when the last message is written to the
+//!    socket (**sent**: the client's own speed, which is what pika's
+//!    `basic_publish` loop measures), and when the broker reports all N in
+//!    their queues (**in queue**: also limited by how fast the broker
+//!    stores them);
+//! 2. consumes them with automatic acks, as `receive` does, until the last
 //!    has arrived (**consumed**).
+//!
+//! It does that twice over, for two layouts:
+//!
+//! - **one queue**, as the lesson's programs use it. A queue is a single
+//!   Erlang process in the broker, and it hands out one message at a time:
+//!   on a small machine it tops out around 80,000 deliveries a second,
+//!   however fast the consumer is, so both clients' consume rates are
+//!   partly the broker's.
+//! - **`--queues` queues** (4 by default), N/4 messages in each and one
+//!   consumer on each, every consumer on a channel of its own (a channel is
+//!   a process in the broker too). The broker then works on several cores
+//!   at once, and the consume rate shows how fast the *client* takes
+//!   messages in. The consume target is judged here; the publish target on
+//!   one queue.
 //!
 //! Each side also measures the processor time it spent itself, per message,
 //! in all its threads: how much work the *client* does, whatever the broker
@@ -54,6 +68,11 @@ struct Args {
     /// The size of each message body, in bytes.
     #[arg(long, default_value_t = 100)]
     size: usize,
+    /// Consuming from one queue is limited by the broker (a queue is one
+    /// Erlang process); the bench also spreads the messages over this many
+    /// queues, one consumer on each, so that the clients' speed shows.
+    #[arg(long, default_value_t = 4)]
+    queues: usize,
     /// How many rounds each side runs; the best is reported.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
@@ -122,6 +141,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
+    if args.queues == 0 || args.messages < u32::try_from(args.queues)? {
+        bail!("--queues must be at least 1 and at most --messages");
+    }
     println!("Starting a throwaway RabbitMQ...");
     let rabbit = RabbitMq::start().context("starting a throwaway rabbitmq-server")?;
     let url = rabbit.url();
@@ -132,54 +154,89 @@ fn run(args: &Args) -> anyhow::Result<()> {
             None
         }
     };
-    println!(
-        "{} rounds of {} messages of {} bytes, publish then consume (auto-ack), one connection per side\n",
-        args.rounds, args.messages, args.size
-    );
-
     let runtime = tokio::runtime::Runtime::new()?;
-    print_header();
-    let mut rust = Rates::NONE;
-    let mut pika = python.as_ref().map(|_| Rates::NONE);
-    for round in 1..=args.rounds {
-        let queue = format!("bench-rust-{round}");
-        let this = runtime.block_on(measure_rust(&url, &queue, args.messages, args.size))?;
-        print_row(&format!("round {round}: Rust"), this);
-        rust = rust.best(this);
-        if let (Some(python), Some(best)) = (&python, pika.as_mut()) {
-            let queue = format!("bench-pika-{round}");
-            let this = measure_pika(python, &url, &queue, args.messages, args.size)?;
-            print_row(&format!("round {round}: pika"), this);
-            *best = best.best(this);
+    let mut layouts = vec![1];
+    if args.queues > 1 {
+        layouts.push(args.queues);
+    }
+    let mut results = Vec::new();
+    for &queues in &layouts {
+        println!(
+            "\n{} rounds of {} messages of {} bytes, {}; publish, then consume (auto-ack); one connection per side",
+            args.rounds,
+            thousands(f64::from(args.messages)),
+            args.size,
+            layout(queues),
+        );
+        print_header();
+        let mut rust = Rates::NONE;
+        let mut pika = python.as_ref().map(|_| Rates::NONE);
+        for round in 1..=args.rounds {
+            let prefix = format!("bench-rust-{queues}-{round}");
+            let this = runtime.block_on(measure_rust(
+                &url,
+                &prefix,
+                queues,
+                args.messages,
+                args.size,
+            ))?;
+            print_row(&format!("round {round}: Rust"), this);
+            rust = rust.best(this);
+            if let (Some(python), Some(best)) = (&python, pika.as_mut()) {
+                let prefix = format!("bench-pika-{queues}-{round}");
+                let this = measure_pika(python, &url, &prefix, queues, args.messages, args.size)?;
+                print_row(&format!("round {round}: pika"), this);
+                *best = best.best(this);
+            }
         }
+        results.push((queues, rust, pika));
     }
 
     println!("\nBest of {} rounds:", args.rounds);
     print_header();
-    print_row("lesson code (Rust, lapin)", rust);
-    let Some(pika) = pika else {
+    for &(queues, rust, pika) in &results {
+        print_row(&format!("Rust (lapin), {}", short_layout(queues)), rust);
+        if let Some(pika) = pika {
+            print_row(&format!("pika (Python), {}", short_layout(queues)), pika);
+            println!(
+                "{:<26} {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x",
+                "Rust ahead by",
+                rust.sent / pika.sent,
+                rust.queued / pika.queued,
+                rust.consumed / pika.consumed,
+                pika.publish_cpu / rust.publish_cpu,
+                pika.consume_cpu / rust.consume_cpu,
+            );
+        }
+    }
+    let ratios: Vec<(usize, f64, f64)> = results
+        .iter()
+        .filter_map(|&(queues, rust, pika)| {
+            pika.map(|pika| (queues, rust.sent / pika.sent, rust.consumed / pika.consumed))
+        })
+        .collect();
+    let (Some(&(_, publish, one_queue)), Some(&(spread, _, consume))) =
+        (ratios.first(), ratios.last())
+    else {
         return Ok(());
     };
-    print_row("pika (Python)", pika);
-    println!(
-        "{:<26} {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x {:>9.1}x",
-        "Rust ahead by",
-        rust.sent / pika.sent,
-        rust.queued / pika.queued,
-        rust.consumed / pika.consumed,
-        pika.publish_cpu / rust.publish_cpu,
-        pika.consume_cpu / rust.consume_cpu,
-    );
-    let publish = rust.sent / pika.sent;
-    let consume = rust.consumed / pika.consumed;
     let verdict = |ratio: f64, target: f64| {
         if ratio >= target { "met" } else { "NOT met" }
     };
     println!(
-        "\nTargets: publish {PUBLISH_TARGET}x pika ({}: {publish:.1}x), consume {CONSUME_TARGET}x pika ({}: {consume:.1}x).",
+        "\nTargets: publish {PUBLISH_TARGET}x pika ({}: {publish:.1}x, one queue); consume {CONSUME_TARGET}x pika ({}: {consume:.1}x, {}).",
         verdict(publish, PUBLISH_TARGET),
-        verdict(consume, CONSUME_TARGET)
+        verdict(consume, CONSUME_TARGET),
+        short_layout(spread),
     );
+    if spread > 1 {
+        println!(
+            "With one queue, consuming ran at {one_queue:.1}x pika: a queue is one Erlang process in the\n\
+             broker, and it hands out messages one at a time; past some rate (about 80,000/s on\n\
+             2 cores) it is the limit, whoever consumes. Spread over {spread} queues, the broker works\n\
+             on several cores and the clients' own speed shows."
+        );
+    }
     println!(
         "\"in queue\" and \"consumed\" are also the broker's speed: when the client waits for\n\
          the broker, its rate says little about it, and its processor time per message\n\
@@ -187,6 +244,23 @@ fn run(args: &Args) -> anyhow::Result<()> {
          are noisy: run it twice."
     );
     Ok(())
+}
+
+/// "one queue", "4 queues, a consumer on each (one channel each)".
+fn layout(queues: usize) -> String {
+    if queues == 1 {
+        "one queue".to_string()
+    } else {
+        format!("{queues} queues with a consumer each (one channel each)")
+    }
+}
+
+fn short_layout(queues: usize) -> String {
+    if queues == 1 {
+        "1 queue".to_string()
+    } else {
+        format!("{queues} queues")
+    }
 }
 
 fn print_header() {
@@ -208,33 +282,65 @@ fn print_row(name: &str, rates: Rates) {
     );
 }
 
-/// Publishes then consumes `count` messages with the lesson's own functions.
-async fn measure_rust(url: &str, queue: &str, count: u32, size: usize) -> anyhow::Result<Rates> {
+/// Publishes `count` messages with the lesson's own functions, `count /
+/// queues` to each of the queues `PREFIX-1` ... in turn, then consumes them
+/// all, with `receive` on each queue (each on a channel of its own).
+async fn measure_rust(
+    url: &str,
+    prefix: &str,
+    queues: usize,
+    count: u32,
+    size: usize,
+) -> anyhow::Result<Rates> {
     let session = Session::open(url).await?;
     let channel = &session.channel;
-    let queue: ShortString = queue.into();
-    declare_queue(channel, &queue).await?;
+    let names: Vec<ShortString> = (1..=queues)
+        .map(|k| format!("{prefix}-{k}").into())
+        .collect();
+    for queue in &names {
+        declare_queue(channel, queue).await?;
+    }
+    let per_queue = count / u32::try_from(queues)?;
+    let total = per_queue * u32::try_from(queues)?;
     let body = vec![b'x'; size];
 
     let start = Instant::now();
     let cpu = processor_time();
-    send_many(channel, &queue, (0..count).map(|_| body.as_slice())).await?;
-    let sent = rate(count, start.elapsed());
-    let publish_cpu = micros_per_message(processor_time() - cpu, count);
-    wait_until_queued(channel, &queue, count).await?;
-    let queued = rate(count, start.elapsed());
+    for queue in &names {
+        send_many(channel, queue, (0..per_queue).map(|_| body.as_slice())).await?;
+    }
+    let sent = rate(total, start.elapsed());
+    let publish_cpu = micros_per_message(processor_time() - cpu, total);
+    for queue in &names {
+        wait_until_queued(channel, queue, per_queue).await?;
+    }
+    let queued = rate(total, start.elapsed());
 
+    // Channels first, so that opening them is not timed.
+    let mut channels = Vec::new();
+    for _ in &names {
+        channels.push(session.connection.create_channel().await?);
+    }
     let start = Instant::now();
     let cpu = processor_time();
-    let mut consumer = receive(channel, &queue).await?;
-    for _ in 0..count {
-        match consumer.next().await {
-            Some(delivery) => drop(delivery?),
-            None => bail!("the consumer ended early"),
-        }
+    let mut consumers = Vec::new();
+    for (channel, queue) in channels.iter().zip(&names) {
+        let mut consumer = receive(channel, queue).await?;
+        consumers.push(tokio::spawn(async move {
+            for _ in 0..per_queue {
+                match consumer.next().await {
+                    Some(delivery) => drop(delivery?),
+                    None => bail!("the consumer ended early"),
+                }
+            }
+            anyhow::Ok(())
+        }));
     }
-    let consumed = rate(count, start.elapsed());
-    let consume_cpu = micros_per_message(processor_time() - cpu, count);
+    for consumer in consumers {
+        consumer.await??;
+    }
+    let consumed = rate(total, start.elapsed());
+    let consume_cpu = micros_per_message(processor_time() - cpu, total);
     session.close().await?;
     Ok(Rates {
         sent,
@@ -277,14 +383,16 @@ async fn wait_until_queued(
 fn measure_pika(
     python: &Path,
     url: &str,
-    queue: &str,
+    prefix: &str,
+    queues: usize,
     count: u32,
     size: usize,
 ) -> anyhow::Result<Rates> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pika_bench.py");
     let output = Command::new(python)
         .arg(&script)
-        .args(["--url", url, "--queue", queue])
+        .args(["--url", url, "--queue", prefix])
+        .args(["--queues", &queues.to_string()])
         .args([
             "--messages",
             &count.to_string(),
