@@ -2,13 +2,13 @@
 //! installed), side by side in one run, with curl as the one client.
 //!
 //! ```text
-//! just bench ftp                      # 1 GiB file, 100 clients of 1 MiB, best of 3
+//! just bench ftp                      # 1 GiB file, 100 clients of 1 MiB, median of 5
 //! just bench ftp --size 256MiB --rounds 1
 //! just bench ftp --no-pyftpdlib       # only the lesson's server
 //! ```
 //!
-//! For each server: download and upload of one large file (MB/s, best of
-//! `--rounds`), then `--clients` curl processes at once, each uploading its
+//! For each server: download and upload of one large file (MB/s, the
+//! median of `--rounds`), then `--clients` curl processes at once, each uploading its
 //! own file and downloading it again over the same connection, every byte
 //! checked; and the server's peak memory (RSS, from /proc) during the large
 //! transfers. Ratios are the lesson's server over pyftpdlib.
@@ -41,8 +41,8 @@ struct Args {
     /// Size of the large file (1GiB, 300MiB, 5000000).
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     size: u64,
-    /// How many times to move the large file each way; the best counts.
-    #[arg(long, default_value_t = 3)]
+    /// How many times to move the large file each way; the median counts.
+    #[arg(long, default_value_t = 5)]
     rounds: u32,
     /// How many clients at once in the concurrency round.
     #[arg(long, default_value_t = 100)]
@@ -93,13 +93,16 @@ fn main() {
 #[derive(Default)]
 struct Results {
     name: String,
-    /// Best download and upload rate of the large file, bytes per second.
+    /// Median download and upload rate of the large file, bytes per second.
     download: f64,
     upload: f64,
-    /// Least server CPU time (user + system) per GiB moved, seconds: far
+    /// Median server CPU time (user + system) per GiB moved, seconds: far
     /// less disturbed by a busy machine than the rates.
     download_cpu: f64,
     upload_cpu: f64,
+    /// Every round's rates and CPU times, in the order of the four fields
+    /// above; their medians fill those fields at the end.
+    rounds: Vec<[f64; 4]>,
     /// The concurrency round.
     clients: Option<Crowd>,
     /// Peak resident memory during the large transfers, bytes.
@@ -166,7 +169,15 @@ fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     for (contender, peak) in contenders.iter_mut().zip(sampler.stop()) {
-        contender.results.peak_rss = peak;
+        let results = &mut contender.results;
+        results.peak_rss = peak;
+        let column = |i: usize| median(results.rounds.iter().map(|round| round[i]).collect());
+        (
+            results.download,
+            results.upload,
+            results.download_cpu,
+            results.upload_cpu,
+        ) = (column(0), column(1), column(2), column(3));
     }
     for contender in contenders.iter_mut() {
         let Some(server) = &contender.server else {
@@ -412,8 +423,6 @@ fn start(
     let root = work.join(format!("root-{name}"));
     let mut results = Results {
         name: name.to_string(),
-        download_cpu: f64::INFINITY,
-        upload_cpu: f64::INFINITY,
         ..Results::default()
     };
     let prepared = (|| -> anyhow::Result<Running> {
@@ -460,8 +469,7 @@ fn large_file(contender: &mut Contender, big: &Path, size: u64, round: u32) -> a
         "round {round}: {name:<10} download {:>10}, server CPU {cpu:.2} s/GiB",
         per_sec(size as f64 / secs)
     );
-    results.download = results.download.max(size as f64 / secs);
-    results.download_cpu = results.download_cpu.min(cpu);
+    let (download, download_cpu) = (size as f64 / secs, cpu);
 
     let cpu = cpu_seconds(pid);
     let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url("up.bin")])?;
@@ -470,8 +478,9 @@ fn large_file(contender: &mut Contender, big: &Path, size: u64, round: u32) -> a
         "round {round}: {name:<10} upload   {:>10}, server CPU {cpu:.2} s/GiB",
         per_sec(size as f64 / secs)
     );
-    results.upload = results.upload.max(size as f64 / secs);
-    results.upload_cpu = results.upload_cpu.min(cpu);
+    results
+        .rounds
+        .push([download, size as f64 / secs, download_cpu, cpu]);
 
     let uploaded = contender.root.join("up.bin");
     same_file(big, &uploaded).with_context(|| format!("{name}: the uploaded file differs"))?;
@@ -759,7 +768,7 @@ fn human(bytes: u64) -> String {
 fn report(args: &Args, all: &[Results]) {
     println!();
     println!(
-        "{} file, best of {} rounds; {} clients x {} up and down",
+        "{} file, median of {} rounds; {} clients x {} up and down",
         human(args.size),
         args.rounds,
         args.clients,
@@ -841,6 +850,21 @@ fn report(args: &Args, all: &[Results]) {
             human(ours.peak_rss),
             if ok { "met" } else { "NOT met" }
         );
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count):
+/// unlike the best round, one lucky or unlucky round cannot move it.
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
     }
 }
 

@@ -46,7 +46,7 @@ use crate::cmd::{self, Command};
 use crate::line::{Line, LineReader, MAX_LINE};
 use crate::reply::Reply;
 use crate::server::Config;
-use crate::transfer::{Job, Progress, TransferError};
+use crate::transfer::{self, Job, Progress, TransferError};
 use crate::users::Login;
 
 /// The most bytes read from a control connection at once. Commands are
@@ -434,6 +434,7 @@ impl Session {
                     return self.settle();
                 }
             };
+            transfer::pace_sending(&stream);
             let registered = ctx.registry.register(
                 &mut stream,
                 token(self.id, Role::Data),
