@@ -11,7 +11,10 @@
 //! median of `--rounds`), then `--clients` curl processes at once, each uploading its
 //! own file and downloading it again over the same connection, every byte
 //! checked; and the server's peak memory (RSS, from /proc) during the large
-//! transfers. Ratios are the lesson's server over pyftpdlib.
+//! transfers. Ratios are the lesson's server over pyftpdlib. Last, the
+//! same upload into a sink: a minimal FTP server that reads every byte and
+//! drops it. No server can do less, so its rate is the most curl can upload
+//! on this machine, whatever the server.
 //!
 //! pyftpdlib is installed into a virtual environment under `target/` on
 //! first use (`python3 -m venv`, then `pip install pyftpdlib`); if that is
@@ -168,6 +171,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
             large_file(contender, &big, size, round)?;
         }
     }
+    let ceiling = upload_ceiling(&big, size, args.rounds)?;
+    println!(
+        "upload ceiling: curl into a sink that drops every byte: {} (median of {})",
+        per_sec(ceiling),
+        args.rounds
+    );
     for (contender, peak) in contenders.iter_mut().zip(sampler.stop()) {
         let results = &mut contender.results;
         results.peak_rss = peak;
@@ -206,7 +215,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             contender.results
         })
         .collect();
-    report(args, &all);
+    report(args, &all, ceiling);
     Ok(())
 }
 
@@ -610,6 +619,74 @@ fn curl_transfer(args: &[&str]) -> anyhow::Result<f64> {
     }
 }
 
+// ANCHOR: sink
+/// The fastest an upload can go here with curl as the client: the median
+/// rate of `rounds` uploads of `big` into [`sink_session`], a server that
+/// reads every byte into a buffer and throws it away. No real server does
+/// less work than that; if this rate is low, the client is the limit.
+fn upload_ceiling(big: &Path, size: u64, rounds: u32) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    // The thread stays in `accept` until the benchmark exits.
+    thread::spawn(move || {
+        for control in listener.incoming().flatten() {
+            if let Err(error) = sink_session(control) {
+                eprintln!("sink: {error}");
+            }
+        }
+    });
+    let url = format!("ftp://127.0.0.1:{port}/sink.bin");
+    let mut rates = Vec::new();
+    for _ in 0..rounds {
+        let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url])?;
+        rates.push(size as f64 / secs);
+    }
+    Ok(median(rates))
+}
+
+/// Just enough FTP for `curl -T`: it logs in, asks for the directory, opens
+/// a passive data connection (EPSV) and stores. The stored bytes are read
+/// and dropped.
+fn sink_session(control: TcpStream) -> std::io::Result<()> {
+    let mut lines = BufReader::new(control.try_clone()?);
+    let mut out = control;
+    out.write_all(b"220 sink ready\r\n")?;
+    let mut passive: Option<TcpListener> = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let verb = line.split_whitespace().next().unwrap_or("");
+        match verb.to_ascii_uppercase().as_str() {
+            "USER" | "PASS" => out.write_all(b"230 Logged in\r\n")?,
+            "PWD" => out.write_all(b"257 \"/\"\r\n")?,
+            "TYPE" => out.write_all(b"200 Type set\r\n")?,
+            "EPSV" => {
+                let listener = TcpListener::bind("127.0.0.1:0")?;
+                let port = listener.local_addr()?.port();
+                write!(out, "229 Entering Extended Passive Mode (|||{port}|)\r\n")?;
+                passive = Some(listener);
+            }
+            "STOR" => {
+                let Some(listener) = passive.take() else {
+                    out.write_all(b"425 Use EPSV first\r\n")?;
+                    continue;
+                };
+                out.write_all(b"150 Send it\r\n")?;
+                let (mut data, _) = listener.accept()?;
+                let mut buffer = vec![0u8; 1 << 20];
+                while data.read(&mut buffer)? > 0 {}
+                out.write_all(b"226 Dropped\r\n")?;
+            }
+            "QUIT" => return out.write_all(b"221 Bye\r\n"),
+            _ => out.write_all(b"502 Not in the sink\r\n")?,
+        }
+    }
+}
+// ANCHOR_END: sink
+
 /// Compares two files chunk by chunk.
 fn same_file(a: &Path, b: &Path) -> anyhow::Result<()> {
     let (mut a, mut b) = (File::open(a)?, File::open(b)?);
@@ -765,7 +842,7 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn report(args: &Args, all: &[Results]) {
+fn report(args: &Args, all: &[Results], ceiling: f64) {
     println!();
     println!(
         "{} file, median of {} rounds; {} clients x {} up and down",
@@ -827,6 +904,16 @@ fn report(args: &Args, all: &[Results]) {
             "  upload   {up:.2}x (target >= 3.0x: {}); server CPU per GiB: {}",
             verdict(up >= 3.0),
             less(theirs.upload_cpu, ours.upload_cpu)
+        );
+        let room = ceiling / theirs.upload;
+        println!(
+            "           no server can upload faster than the sink: {} = {room:.2}x pyftpdlib{}",
+            per_sec(ceiling),
+            if room < 3.0 {
+                " (curl is the limit here: 3x is out of reach)"
+            } else {
+                ""
+            }
         );
         if let (Some(a), Some(b)) = (&ours.clients, &theirs.clients) {
             println!(
