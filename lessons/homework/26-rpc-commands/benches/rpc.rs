@@ -1,9 +1,12 @@
 //! `just bench rpc`: 10 agents × 100 tasks of a fast command, every result
 //! checked; tasks per second, and p50/p99 from `run` to the last host's result.
 //!
-//! It needs the course brokers (`just up`), or `--amqp-url` / `--redis-url`,
-//! and works in a namespace of its own (`bench-<pid>`), so it disturbs no
-//! agents or shells you have running. Try `just bench rpc --agents 3`.
+//! It starts a throwaway RabbitMQ and Redis of its own, like the tests, so
+//! it needs no `just up` and touches nothing of yours. Give `--amqp-url` /
+//! `--redis-url` (or `AMQP_URL` / `REDIS_URL`) to measure your own brokers
+//! instead: it then works in a namespace of its own (`bench-<pid>`), so it
+//! disturbs no agents or shells you have running there. Try `just bench rpc
+//! --agents 3`.
 //!
 //! Two phases, each `--tasks` tasks sent to every agent:
 //!
@@ -18,15 +21,17 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use lesson_26_rpc_commands::client::{Client, Collected, Timing};
 use lesson_26_rpc_commands::names::{HostName, Namespace};
 use lesson_26_rpc_commands::protocol::Outcome;
 use lesson_26_rpc_commands::store::{Answer, Saved};
 use lesson_26_rpc_commands::{AmqpUrl, RedisUrl};
+use support::testkit::{RabbitMq, RedisServer};
 use tokio::sync::broadcast;
 
 /// Measures the command runner end to end with real agent processes.
@@ -105,16 +110,54 @@ struct Phase {
     sent: Vec<(u64, String)>,
 }
 
-fn main() {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    let matches = Args::command().get_matches();
+    let mut args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(error) => error.exit(),
+    };
+    // Brokers of its own for every URL the user did not give; they stop
+    // when these guards drop, at the end of `main`.
+    let not_given = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
+    let _rabbit = if not_given("amqp_url") {
+        println!("Starting a throwaway RabbitMQ (--amqp-url to use yours)...");
+        match RabbitMq::start() {
+            Ok(rabbit) => {
+                args.amqp.amqp_url = rabbit.url();
+                Some(rabbit)
+            }
+            Err(error) => return fail(format!("starting a throwaway rabbitmq-server: {error}")),
+        }
+    } else {
+        None
+    };
+    let _redis = if not_given("redis_url") {
+        println!("Starting a throwaway Redis (--redis-url to use yours)...");
+        match RedisServer::start() {
+            Ok(redis) => {
+                args.redis.redis_url = redis.url();
+                Some(redis)
+            }
+            Err(error) => return fail(format!("starting a throwaway redis-server: {error}")),
+        }
+    } else {
+        None
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(error) => return eprintln!("error: no tokio runtime: {error}"),
+        Err(error) => return fail(format!("no tokio runtime: {error}")),
     };
-    if let Err(error) = runtime.block_on(bench(&args)) {
-        eprintln!("error: {error:#}");
-        std::process::exit(1);
+    match runtime.block_on(bench(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(format!("{error:#}")),
     }
+}
+
+/// Says what went wrong; returning (rather than `exit`) lets the throwaway
+/// brokers stop and clean up.
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
 }
 
 async fn bench(args: &Args) -> lesson_26_rpc_commands::Result<()> {
