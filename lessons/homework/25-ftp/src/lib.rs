@@ -50,3 +50,32 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:2121";
 /// flat; and since the loop runs one piece at a time, all transfers share
 /// one buffer of this size.
 pub const CHUNK: usize = 256 * 1024;
+
+/// Sets a socket option whose value is an `int` (`setsockopt(2)`): the
+/// server keeps urgent data inline on control connections and paces its
+/// data connections ([`transfer::pace_sending`]).
+#[cfg(unix)]
+pub(crate) fn set_int_option(
+    stream: &mio::net::TcpStream,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket descriptor, and a c_int option of the right
+    // size that outlives the call.
+    let result = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

@@ -636,23 +636,7 @@ pub fn rate(bytes: u64, secs: f64) -> String {
 /// bytes arrive in order like any others.
 #[cfg(unix)]
 fn keep_urgent_data_inline(stream: &TcpStream) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor and a c_int option of the right size.
-    let result = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_OOBINLINE,
-            (&on as *const libc::c_int).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::set_int_option(stream, libc::SOL_SOCKET, libc::SO_OOBINLINE, 1)
 }
 
 #[cfg(not(unix))]

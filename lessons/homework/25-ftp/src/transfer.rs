@@ -190,20 +190,14 @@ pub const UNSENT_LIMIT: libc::c_int = 16 * 1024;
 pub fn pace_sending(stream: &TcpStream) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a valid socket descriptor and a c_int option of the right
-        // size.
-        let result = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_NOTSENT_LOWAT,
-                (&UNSENT_LIMIT as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if result != 0 {
-            tracing::debug!("TCP_NOTSENT_LOWAT: {}", io::Error::last_os_error());
+        let paced = crate::set_int_option(
+            stream,
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            UNSENT_LIMIT,
+        );
+        if let Err(error) = paced {
+            tracing::debug!("TCP_NOTSENT_LOWAT: {error}");
         }
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]

@@ -119,30 +119,26 @@ fn main() -> ExitCode {
     // Brokers of its own for every URL the user did not give; they stop
     // when these guards drop, at the end of `main`.
     let not_given = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
-    let _rabbit = if not_given("amqp_url") {
-        println!("Starting a throwaway RabbitMQ (--amqp-url to use yours)...");
-        match RabbitMq::start() {
-            Ok(rabbit) => {
-                args.amqp.amqp_url = rabbit.url();
-                Some(rabbit)
-            }
-            Err(error) => return fail(format!("starting a throwaway rabbitmq-server: {error}")),
-        }
-    } else {
-        None
+    let rabbit = throwaway(not_given("amqp_url"), "RabbitMQ", "--amqp-url", || {
+        RabbitMq::start().map(|rabbit| (rabbit.url(), rabbit))
+    });
+    let (amqp_url, _rabbit) = match rabbit {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let _redis = if not_given("redis_url") {
-        println!("Starting a throwaway Redis (--redis-url to use yours)...");
-        match RedisServer::start() {
-            Ok(redis) => {
-                args.redis.redis_url = redis.url();
-                Some(redis)
-            }
-            Err(error) => return fail(format!("starting a throwaway redis-server: {error}")),
-        }
-    } else {
-        None
+    let redis = throwaway(not_given("redis_url"), "Redis", "--redis-url", || {
+        RedisServer::start().map(|redis| (redis.url(), redis))
+    });
+    let (redis_url, _redis) = match redis {
+        Ok(started) => started,
+        Err(code) => return code,
     };
+    if let Some(url) = amqp_url {
+        args.amqp.amqp_url = url;
+    }
+    if let Some(url) = redis_url {
+        args.redis.redis_url = url;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(format!("no tokio runtime: {error}")),
@@ -150,6 +146,24 @@ fn main() -> ExitCode {
     match runtime.block_on(bench(&args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(format!("{error:#}")),
+    }
+}
+
+/// Starts a throwaway broker if `wanted`, and returns its URL and the
+/// guard that stops it. (`Ok((None, None))` when the user named their own.)
+fn throwaway<B>(
+    wanted: bool,
+    name: &str,
+    flag: &str,
+    start: impl FnOnce() -> std::io::Result<(String, B)>,
+) -> Result<(Option<String>, Option<B>), ExitCode> {
+    if !wanted {
+        return Ok((None, None));
+    }
+    println!("Starting a throwaway {name} ({flag} to use yours)...");
+    match start() {
+        Ok((url, broker)) => Ok((Some(url), Some(broker))),
+        Err(error) => Err(fail(format!("starting a throwaway {name}: {error}"))),
     }
 }
 
