@@ -524,6 +524,8 @@ pub struct ServerProcess {
     addr: SocketAddr,
     /// Its stdout after the first line, one line per message.
     lines: Mutex<mpsc::Receiver<String>>,
+    /// The same lines, all of them, kept for [`ServerProcess::output`].
+    output: std::sync::Arc<Mutex<String>>,
     /// Everything it wrote to stderr so far.
     stderr: std::sync::Arc<Mutex<String>>,
 }
@@ -550,16 +552,24 @@ impl ServerProcess {
             });
         }
         let (send, lines) = mpsc::channel();
+        let output = std::sync::Arc::new(Mutex::new(String::new()));
         if let Some(pipe) = child.stdout.take() {
+            let output = output.clone();
             std::thread::spawn(move || {
                 use std::io::BufRead;
+                let mut first = true;
                 for line in io::BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
-                    if send.send(line).is_err() {
-                        // Nobody listens any more: keep draining the pipe so
-                        // the server never blocks on a full one.
-                        continue;
+                    if !std::mem::take(&mut first)
+                        && let Ok(mut text) = output.lock()
+                    {
+                        text.push_str(&line);
+                        text.push('\n');
                     }
+                    // If nobody listens any more, the send fails; the loop
+                    // goes on draining the pipe so the server never blocks
+                    // on a full one.
+                    let _ = send.send(line);
                 }
             });
         }
@@ -568,6 +578,7 @@ impl ServerProcess {
             child,
             addr: loopback(0),
             lines: Mutex::new(lines),
+            output,
             stderr,
         };
         let first = match first {
@@ -609,6 +620,12 @@ impl ServerProcess {
                 Err(_) => return Err(self.failure(&format!("printed no line with {needle:?}"))),
             }
         }
+    }
+
+    /// Every line it printed to stdout after its first, so far (whether or
+    /// not [`ServerProcess::wait_for_line`] has consumed them).
+    pub fn output(&self) -> String {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// What it wrote to stderr so far.

@@ -7,23 +7,26 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use support::testkit::ServerProcess;
 
 /// How long any single wait in a test may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// A running `ftp-server` with a temporary root. `alice:secret` may write;
 /// anonymous is read-only unless the test says otherwise.
+///
+/// The process is the test kit's [`ServerProcess`]: its address comes from
+/// its first line, its output is drained and kept, and it is killed when the
+/// test ends, however it ends.
 pub struct Server {
-    child: Child,
+    process: ServerProcess,
     pub addr: SocketAddr,
     /// The served directory.
     pub root: tempfile::TempDir,
-    /// Everything the server printed after its first line.
-    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -39,55 +42,17 @@ impl Server {
 
     /// Starts on an existing root directory.
     pub fn start_in(root: tempfile::TempDir, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ftp-server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ftp-server"));
+        command
             .arg("--root")
             .arg(root.path())
             .args(["--listen", "127.0.0.1:0", "--user", "alice:secret"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ftp-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (first_line, first) = mpsc::channel();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        let errors = Arc::clone(&log);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                errors
-                    .lock()
-                    .unwrap()
-                    .push_str(&format!("stderr: {line}\n"));
-            }
-        });
-        // Drain the server's output for as long as it runs, so a full pipe
-        // never blocks its event loop; the first line tells the address.
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = first_line.send(line);
-            }
-            for line in lines.map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let line = first
-            .recv_timeout(PATIENCE)
-            .expect("the server's first line");
-        let addr = line
-            .strip_prefix("listening on ")
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+            .args(args);
+        let process = ServerProcess::start(command).expect("start ftp-server");
         Server {
-            child,
-            addr,
+            addr: process.addr(),
+            process,
             root,
-            log,
         }
     }
 
@@ -96,7 +61,7 @@ impl Server {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// A path inside the root.
@@ -104,9 +69,14 @@ impl Server {
         self.root.path().join(relative)
     }
 
-    /// What the server printed so far (after its first line).
+    /// What the server printed so far (after its first line), then
+    /// anything it wrote to stderr.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        let mut log = self.process.output();
+        for line in self.process.stderr().lines() {
+            log.push_str(&format!("stderr: {line}\n"));
+        }
+        log
     }
 
     /// The server's thread count, from /proc.
@@ -121,14 +91,7 @@ impl Server {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.is_running()
     }
 }
 
