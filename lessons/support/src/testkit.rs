@@ -524,7 +524,7 @@ pub struct ServerProcess {
     addr: SocketAddr,
     /// Its stdout after the first line, one line per message.
     lines: Mutex<mpsc::Receiver<String>>,
-    /// The same lines, all of them, kept for [`ServerProcess::output`].
+    /// All of its stdout, kept for [`ServerProcess::output`].
     output: std::sync::Arc<Mutex<String>>,
     /// Everything it wrote to stderr so far.
     stderr: std::sync::Arc<Mutex<String>>,
@@ -532,54 +532,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `command` and waits for its `listening on ADDR` line.
-    pub fn start(mut command: Command) -> io::Result<Self> {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        die_with_parent(&mut command);
-        let mut child = spawn_from_spawner(command)?;
-        let stderr = std::sync::Arc::new(Mutex::new(String::new()));
-        if let Some(mut pipe) = child.stderr.take() {
-            let stderr = stderr.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                    if let Ok(mut text) = stderr.lock() {
-                        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    }
-                }
-            });
-        }
-        let (send, lines) = mpsc::channel();
-        let output = std::sync::Arc::new(Mutex::new(String::new()));
-        if let Some(pipe) = child.stdout.take() {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                use std::io::BufRead;
-                let mut first = true;
-                for line in io::BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    if !std::mem::take(&mut first)
-                        && let Ok(mut text) = output.lock()
-                    {
-                        text.push_str(&line);
-                        text.push('\n');
-                    }
-                    // If nobody listens any more, the send fails; the loop
-                    // goes on draining the pipe so the server never blocks
-                    // on a full one.
-                    let _ = send.send(line);
-                }
-            });
-        }
-        let first = lines.recv_timeout(LISTEN_TIMEOUT);
+    pub fn start(command: Command) -> io::Result<Self> {
+        let (child, piped) = program::Piped::spawn(command)?;
+        let first = piped.lines.recv_timeout(LISTEN_TIMEOUT);
         let mut server = ServerProcess {
             child,
             addr: loopback(0),
-            lines: Mutex::new(lines),
-            output,
-            stderr,
+            lines: Mutex::new(piped.lines),
+            output: piped.stdout,
+            stderr: piped.stderr,
         };
         let first = match first {
             Ok(line) => line,
@@ -622,8 +583,8 @@ impl ServerProcess {
         }
     }
 
-    /// Every line it printed to stdout after its first, so far (whether or
-    /// not [`ServerProcess::wait_for_line`] has consumed them).
+    /// Every line it printed to stdout so far, its first included (whether
+    /// or not [`ServerProcess::wait_for_line`] has consumed them).
     pub fn output(&self) -> String {
         self.output.lock().map(|s| s.clone()).unwrap_or_default()
     }

@@ -86,44 +86,20 @@ impl Program {
 
     /// Starts a prepared command (to set its environment, say). Its stdin,
     /// stdout and stderr are replaced: tests never share their terminal.
-    pub fn start_command(mut command: Command) -> Program {
+    pub fn start_command(command: Command) -> Program {
         let name = Path::new(command.get_program())
             .file_name()
             .unwrap_or(command.get_program())
             .to_string_lossy()
             .into_owned();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = super::spawn_bound_to_us(command)
-            .unwrap_or_else(|error| panic!("could not start {name}: {error}"));
-
-        let (sender, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout was piped");
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = Vec::new();
-            // Byte lines, so that output that is not UTF-8 is shown, not lost.
-            while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-                let text = String::from_utf8_lossy(&line).trim_end().to_string();
-                if sender.send(text).is_err() {
-                    break;
-                }
-                line.clear();
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr was piped");
-        let collected = Arc::clone(&stderr);
-        let stderr_reader = std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut buffer) {
-                if let Ok(mut text) = collected.lock() {
-                    text.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                }
-            }
-        });
+        let (child, piped) =
+            Piped::spawn(command).unwrap_or_else(|error| panic!("could not start {name}: {error}"));
+        let Piped {
+            lines,
+            stderr,
+            stderr_reader,
+            ..
+        } = piped;
         Program {
             name,
             child: Some(child),
@@ -289,5 +265,75 @@ impl Drop for Program {
             super::kill_group(child.id() as i32, libc::SIGKILL);
             let _ = child.wait();
         }
+    }
+}
+
+/// A child's output, read by two threads as it comes: stdout line by line
+/// (into a channel, and into a copy of the whole), stderr as it is. Both
+/// are read to their end whether or not anyone looks, so the child never
+/// blocks on a full pipe. [`Program`] and [`super::ServerProcess`] both
+/// start their processes this way.
+pub(super) struct Piped {
+    /// Lines of stdout, in order, as they come.
+    pub lines: mpsc::Receiver<String>,
+    /// Every line of stdout so far.
+    pub stdout: Arc<Mutex<String>>,
+    /// Everything written to stderr so far.
+    pub stderr: Arc<Mutex<String>>,
+    /// The stderr thread, done when the child has closed its stderr.
+    pub stderr_reader: JoinHandle<()>,
+}
+
+impl Piped {
+    /// Spawns `command` bound to this process (it dies with it, in a
+    /// process group of its own), stdin from nothing, stdout and stderr
+    /// read as above.
+    pub fn spawn(mut command: Command) -> std::io::Result<(Child, Piped)> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = super::spawn_bound_to_us(command)?;
+
+        let (sender, lines) = mpsc::channel();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stdout.take().expect("stdout was piped");
+        let copy = Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            let mut line = Vec::new();
+            // Byte lines, so that output that is not UTF-8 is shown, not lost.
+            while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                if let Ok(mut all) = copy.lock() {
+                    all.push_str(&text);
+                    all.push('\n');
+                }
+                // Nobody may be listening any more: read on regardless.
+                let _ = sender.send(text);
+                line.clear();
+            }
+        });
+
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr was piped");
+        let collected = Arc::clone(&stderr);
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buffer) {
+                if let Ok(mut text) = collected.lock() {
+                    text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+            }
+        });
+        Ok((
+            child,
+            Piped {
+                lines,
+                stdout,
+                stderr,
+                stderr_reader,
+            },
+        ))
     }
 }
