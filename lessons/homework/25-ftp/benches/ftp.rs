@@ -96,22 +96,33 @@ fn main() {
 #[derive(Default)]
 struct Results {
     name: String,
-    /// Median download and upload rate of the large file, bytes per second.
-    download: f64,
-    upload: f64,
-    /// Median server CPU time (user + system) per GiB moved, seconds: far
-    /// less disturbed by a busy machine than the rates.
-    download_cpu: f64,
-    upload_cpu: f64,
-    /// Every round's rates and CPU times, in the order of the four fields
-    /// above; their medians fill those fields at the end.
-    rounds: Vec<[f64; 4]>,
+    /// Every round of the large file, one after another.
+    rounds: Vec<Round>,
     /// The concurrency round.
     clients: Option<Crowd>,
     /// Peak resident memory during the large transfers, bytes.
     peak_rss: u64,
     /// Why a part could not run.
     note: Option<String>,
+}
+
+/// One round of the large file through one server.
+#[derive(Clone, Copy)]
+struct Round {
+    /// Download and upload rates, bytes per second.
+    download: f64,
+    upload: f64,
+    /// Server CPU time (user + system) per GiB moved, seconds: far less
+    /// disturbed by a busy machine than the rates.
+    download_cpu: f64,
+    upload_cpu: f64,
+}
+
+impl Results {
+    /// The median over the rounds of one measure, e.g. `|r| r.download`.
+    fn median(&self, measure: impl Fn(&Round) -> f64) -> f64 {
+        median(self.rounds.iter().map(measure).collect())
+    }
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -178,15 +189,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         args.rounds
     );
     for (contender, peak) in contenders.iter_mut().zip(sampler.stop()) {
-        let results = &mut contender.results;
-        results.peak_rss = peak;
-        let column = |i: usize| median(results.rounds.iter().map(|round| round[i]).collect());
-        (
-            results.download,
-            results.upload,
-            results.download_cpu,
-            results.upload_cpu,
-        ) = (column(0), column(1), column(2), column(3));
+        contender.results.peak_rss = peak;
     }
     for contender in contenders.iter_mut() {
         let Some(server) = &contender.server else {
@@ -487,9 +490,12 @@ fn large_file(contender: &mut Contender, big: &Path, size: u64, round: u32) -> a
         "round {round}: {name:<10} upload   {:>10}, server CPU {cpu:.2} s/GiB",
         per_sec(size as f64 / secs)
     );
-    results
-        .rounds
-        .push([download, size as f64 / secs, download_cpu, cpu]);
+    results.rounds.push(Round {
+        download,
+        upload: size as f64 / secs,
+        download_cpu,
+        upload_cpu: cpu,
+    });
 
     let uploaded = contender.root.join("up.bin");
     same_file(big, &uploaded).with_context(|| format!("{name}: the uploaded file differs"))?;
@@ -876,10 +882,10 @@ fn report(args: &Args, all: &[Results], ceiling: f64) {
         println!(
             "{:<10} {:>10} {:>10} {:>9.2} s {:>9.2} s {:>12} {:>14} {:>10}",
             r.name,
-            per_sec(r.download),
-            per_sec(r.upload),
-            r.download_cpu,
-            r.upload_cpu,
+            per_sec(r.median(|round| round.download)),
+            per_sec(r.median(|round| round.upload)),
+            r.median(|round| round.download_cpu),
+            r.median(|round| round.upload_cpu),
             wall,
             slowest,
             human(r.peak_rss)
@@ -893,19 +899,25 @@ fn report(args: &Args, all: &[Results], ceiling: f64) {
         println!();
         println!("lesson-25 / pyftpdlib:");
         let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-        let down = ours.download / theirs.download;
-        let up = ours.upload / theirs.upload;
+        let down = ours.median(|r| r.download) / theirs.median(|r| r.download);
+        let up = ours.median(|r| r.upload) / theirs.median(|r| r.upload);
         println!(
             "  download {down:.2}x (target >= 1.0x: {}); server CPU per GiB: {}",
             verdict(down >= 1.0),
-            less(theirs.download_cpu, ours.download_cpu)
+            less(
+                theirs.median(|r| r.download_cpu),
+                ours.median(|r| r.download_cpu)
+            )
         );
         println!(
             "  upload   {up:.2}x (target >= 3.0x: {}); server CPU per GiB: {}",
             verdict(up >= 3.0),
-            less(theirs.upload_cpu, ours.upload_cpu)
+            less(
+                theirs.median(|r| r.upload_cpu),
+                ours.median(|r| r.upload_cpu)
+            )
         );
-        let room = ceiling / theirs.upload;
+        let room = ceiling / theirs.median(|r| r.upload);
         println!(
             "           no server can upload faster than the sink: {} = {room:.2}x pyftpdlib{}",
             per_sec(ceiling),

@@ -119,26 +119,28 @@ fn main() -> ExitCode {
     // Brokers of its own for every URL the user did not give; they stop
     // when these guards drop, at the end of `main`.
     let not_given = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
-    let rabbit = throwaway(not_given("amqp_url"), "RabbitMQ", "--amqp-url", || {
-        RabbitMq::start().map(|rabbit| (rabbit.url(), rabbit))
-    });
-    let (amqp_url, _rabbit) = match rabbit {
-        Ok(started) => started,
+    let rabbit = throwaway(
+        not_given("amqp_url"),
+        "RabbitMQ",
+        "--amqp-url",
+        &mut args.amqp.amqp_url,
+        || RabbitMq::start().map(|rabbit| (rabbit.url(), rabbit)),
+    );
+    let _rabbit = match rabbit {
+        Ok(guard) => guard,
         Err(code) => return code,
     };
-    let redis = throwaway(not_given("redis_url"), "Redis", "--redis-url", || {
-        RedisServer::start().map(|redis| (redis.url(), redis))
-    });
-    let (redis_url, _redis) = match redis {
-        Ok(started) => started,
+    let redis = throwaway(
+        not_given("redis_url"),
+        "Redis",
+        "--redis-url",
+        &mut args.redis.redis_url,
+        || RedisServer::start().map(|redis| (redis.url(), redis)),
+    );
+    let _redis = match redis {
+        Ok(guard) => guard,
         Err(code) => return code,
     };
-    if let Some(url) = amqp_url {
-        args.amqp.amqp_url = url;
-    }
-    if let Some(url) = redis_url {
-        args.redis.redis_url = url;
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(format!("no tokio runtime: {error}")),
@@ -149,20 +151,24 @@ fn main() -> ExitCode {
     }
 }
 
-/// Starts a throwaway broker if `wanted`, and returns its URL and the
-/// guard that stops it. (`Ok((None, None))` when the user named their own.)
+/// Starts a throwaway broker if `wanted`, points `url` at it, and returns
+/// the guard that stops it (`None` when the user named their own broker).
 fn throwaway<B>(
     wanted: bool,
     name: &str,
     flag: &str,
+    url: &mut String,
     start: impl FnOnce() -> std::io::Result<(String, B)>,
-) -> Result<(Option<String>, Option<B>), ExitCode> {
+) -> Result<Option<B>, ExitCode> {
     if !wanted {
-        return Ok((None, None));
+        return Ok(None);
     }
     println!("Starting a throwaway {name} ({flag} to use yours)...");
     match start() {
-        Ok((url, broker)) => Ok((Some(url), Some(broker))),
+        Ok((its_url, broker)) => {
+            *url = its_url;
+            Ok(Some(broker))
+        }
         Err(error) => Err(fail(format!("starting a throwaway {name}: {error}"))),
     }
 }

@@ -69,8 +69,8 @@ impl Server {
         self.root.path().join(relative)
     }
 
-    /// What the server printed so far (after its first line), then
-    /// anything it wrote to stderr.
+    /// What the server printed so far (its `listening on` line first),
+    /// then anything it wrote to stderr.
     pub fn log(&self) -> String {
         let mut log = self.process.output();
         for line in self.process.stderr().lines() {
