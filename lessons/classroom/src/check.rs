@@ -187,8 +187,55 @@ pub fn check(exercise: &Exercise, subject: &Subject) -> Vec<Verdict> {
         .collect()
 }
 
-/// Prints the verdicts; returns whether all passed.
-pub fn report(exercise: &Exercise, verdicts: &[Verdict]) -> bool {
+/// How a whole check ended, and the exit code `just check` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every requirement was checked and met: exit code 0.
+    AllPassed,
+    /// At least one requirement failed: exit code 1.
+    Failed,
+    /// None failed, but some could not be checked here: exit code 3. Not a
+    /// success: nobody knows whether those requirements are met.
+    Unchecked,
+}
+
+impl Outcome {
+    /// Exit code 2 is taken by usage errors.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::AllPassed => 0,
+            Outcome::Failed => 1,
+            Outcome::Unchecked => 3,
+        }
+    }
+}
+
+/// The last line of a report, `6 passed, 2 skipped (not checked).`, and
+/// what it amounts to.
+pub fn summary(verdicts: &[Verdict]) -> (String, Outcome) {
+    let passed = verdicts.iter().filter(|v| v.failure.is_none()).count();
+    let skipped = verdicts.iter().filter(|v| v.is_skipped()).count();
+    let failed = verdicts.len() - passed - skipped;
+    let mut line = format!("{passed} passed");
+    if failed > 0 {
+        line.push_str(&format!(", {failed} failed"));
+    }
+    if skipped > 0 {
+        line.push_str(&format!(", {skipped} skipped (not checked)"));
+    }
+    let outcome = if failed > 0 {
+        Outcome::Failed
+    } else if skipped > 0 {
+        Outcome::Unchecked
+    } else {
+        line.push_str(&format!(": all {} requirements met", verdicts.len()));
+        Outcome::AllPassed
+    };
+    (format!("{line}."), outcome)
+}
+
+/// Prints the verdicts and the summary; returns the outcome.
+pub fn report(exercise: &Exercise, verdicts: &[Verdict]) -> Outcome {
     println!(
         "Exercise `{}` (lesson {:02})",
         exercise.name, exercise.lesson
@@ -208,18 +255,9 @@ pub fn report(exercise: &Exercise, verdicts: &[Verdict]) -> bool {
             },
         }
     }
-    let passed = verdicts.iter().filter(|v| v.failure.is_none()).count();
-    let skipped = verdicts.iter().filter(|v| v.is_skipped()).count();
-    let skipped_note = if skipped > 0 {
-        format!(" ({skipped} could not be checked here)")
-    } else {
-        String::new()
-    };
-    println!(
-        "{passed} of {} requirements met{skipped_note}.",
-        verdicts.len()
-    );
-    passed + skipped == verdicts.len()
+    let (line, outcome) = summary(verdicts);
+    println!("{line}");
+    outcome
 }
 
 /// How a check says "this cannot be checked here" (for example a look

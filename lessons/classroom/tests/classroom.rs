@@ -70,6 +70,64 @@ fn every_checker_passes_the_solution_and_fails_the_starter() {
     }
 }
 
+/// A SKIP is not a pass: `just check ftp --addr` cannot look inside the
+/// root of a server it did not start, says so, and exits with 3.
+#[test]
+fn skipped_requirements_are_not_a_success() {
+    let root = course::workspace_root();
+    let exercise = check::find("ftp").unwrap();
+    let solution = check::build(exercise, &Which::Solution, &root).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let server = ftp_server(&solution, folder.path(), "alice:secret");
+    let output = Command::new(env!("CARGO_BIN_EXE_check"))
+        .args(["ftp", "--solution", "--addr", &server.addr().to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("\n6 passed, 2 skipped (not checked).\n"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("  SKIP  ").count(), 2, "{stdout}");
+}
+
+/// A check that could do only part of its work (CWD into a directory, on a
+/// server where the checker cannot make one) is a SKIP, not a PASS.
+#[test]
+fn a_check_done_in_part_is_skipped() {
+    let root = course::workspace_root();
+    let exercise = check::find("ftp").unwrap();
+    let mut solution = check::build(exercise, &Which::Solution, &root).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    // A read-only account: MKD is refused.
+    let server = ftp_server(&solution, folder.path(), "alice:secret:ro");
+    solution
+        .options
+        .insert("addr".into(), server.addr().to_string());
+    let requirement = exercise
+        .requirements
+        .iter()
+        .find(|requirement| requirement.title.starts_with("PWD shows"))
+        .unwrap();
+    let failure = (requirement.check)(&solution).expect_err("a PASS without CWD into a directory");
+    assert!(failure.starts_with(check::SKIPPED), "{failure}");
+    assert!(failure.contains("no MKD"), "{failure}");
+}
+
+fn ftp_server(
+    subject: &check::Subject,
+    root: &std::path::Path,
+    user: &str,
+) -> support::testkit::ServerProcess {
+    let mut command = Command::new(&subject.programs["ftp-server"]);
+    command
+        .arg("--root")
+        .arg(root)
+        .args(["--listen", "127.0.0.1:0", "--user", user]);
+    support::testkit::ServerProcess::start(command).unwrap()
+}
+
 #[test]
 fn the_starter_fails_with_the_todo_message() {
     let root = course::workspace_root();

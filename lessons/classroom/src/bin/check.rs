@@ -7,6 +7,10 @@
 //! just check greenlet --crate DIR # check another crate with the same programs
 //! just check NAME --KEY VALUE     # options a checker takes (e.g. --addr)
 //! ```
+//!
+//! Exit codes: 0 every requirement checked and met; 1 some failed (or the
+//! crate does not build); 2 a usage error; 3 none failed but some could not
+//! be checked here (SKIP), which is not a pass.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,11 +57,7 @@ fn main() -> ExitCode {
     };
     subject.options.extend(options);
     let verdicts = check::check(exercise, &subject);
-    if check::report(exercise, &verdicts) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    ExitCode::from(check::report(exercise, &verdicts).exit_code())
 }
 
 fn usage(problem: &str) -> ExitCode {

@@ -12,7 +12,8 @@
 //! - `just check ftp --addr HOST:PORT [--user NAME --password PW]` checks a
 //!   server that is already running (logging in as alice/secret unless
 //!   told otherwise). The two checks that must look inside the root are
-//!   then skipped, with a note; files the checks upload are named
+//!   then skipped (SKIP, and `just check` exits with 3, not 0), as is CWD
+//!   into a directory if the server has no MKD to make one; files the checks upload are named
 //!   `check-ftp-*` and deleted at the end if the server implements DELE.
 //!
 //! Data connections go to the control connection's own IP address and the
@@ -121,13 +122,20 @@ fn pwd_and_cwd(subject: &Subject) -> Result<()> {
             Some(_) => "docs".to_string(),
             None => {
                 let name = target.name("dir");
-                if ftp.command(&format!("MKD {name}"))?.code != 257 {
-                    eprintln!(
-                        "note: the server at --addr has no MKD, so CWD into a directory is not checked"
-                    );
+                let mkd = ftp.command(&format!("MKD {name}"))?;
+                if mkd.code != 257 {
+                    // What can be checked still is (a failure there is a
+                    // FAIL), but the heart of the requirement is not: a
+                    // SKIP, never a PASS.
                     ftp.expect("CWD /", &[250])?;
                     ftp.expect(&format!("CWD {}", target.name("nowhere")), &[550])?;
-                    return ftp.quit();
+                    ftp.quit()?;
+                    return crate::check::skip(format!(
+                        "the server at --addr has no MKD (it answered {}), so there is no \
+                         directory to CWD into: CWD / and CWD to nowhere answered rightly, \
+                         CWD into a directory and back is not checked",
+                        mkd.code
+                    ));
                 }
                 name
             }
