@@ -34,6 +34,10 @@ pub struct Exercise {
     pub starter: &'static str,
     /// The programs the checks run.
     pub programs: &'static [&'static str],
+    /// A program of the checker's own, built against the subject's library
+    /// (its source; the library is the dependency `subject`), for checks
+    /// that must drive the student's code rather than run their programs.
+    pub probe: Option<&'static str>,
     pub requirements: &'static [Requirement],
 }
 
@@ -53,6 +57,8 @@ pub struct Subject {
     pub programs: HashMap<&'static str, PathBuf>,
     /// Extra settings a checker may take (`--addr` for an external server).
     pub options: HashMap<String, String>,
+    /// The exercise's probe built against this subject, or why it is not.
+    pub probe: Result<PathBuf, String>,
 }
 
 impl Subject {
@@ -63,27 +69,42 @@ impl Subject {
             .programs
             .get(program)
             .ok_or_else(|| format!("no program {program}"))?;
-        let mut child = Command::new(path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("could not start {}: {e}", path.display()))?;
-        let deadline = Instant::now() + timeout;
-        while child.try_wait().map_err(|e| e.to_string())?.is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{program} did not finish within {} s",
-                    timeout.as_secs()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        child.wait_with_output().map_err(|e| e.to_string())
+        run_with_timeout(program, path, args, timeout)
     }
+
+    /// Runs the exercise's probe (see [`Exercise::probe`]) like [`Subject::run`].
+    pub fn run_probe(&self, args: &[&str], timeout: Duration) -> Result<Output> {
+        let path = self.probe.as_ref().map_err(Clone::clone)?;
+        run_with_timeout("the checker's probe", path, args, timeout)
+    }
+}
+
+fn run_with_timeout(
+    program: &str,
+    path: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Output> {
+    let mut child = Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", path.display()))?;
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{program} did not finish within {} s",
+                timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().map_err(|e| e.to_string())
 }
 
 /// Which code to check.
@@ -134,28 +155,13 @@ pub fn build(exercise: &Exercise, which: &Which, root: &Path) -> Result<Subject>
             .path(root),
         Which::Crate(dir) => dir.clone(),
     };
+    let dir = std::path::absolute(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let manifest = dir.join("Cargo.toml");
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(root)
-        .arg("build")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--bins")
-        .arg("--message-format=short")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .output()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "{} does not compile yet:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    cargo_build(&manifest, root, &target_dir)
+        .map_err(|errors| format!("{} does not compile yet:\n{errors}", dir.display()))?;
     let programs = exercise
         .programs
         .iter()
@@ -168,10 +174,95 @@ pub fn build(exercise: &Exercise, which: &Which, root: &Path) -> Result<Subject>
             )
         })
         .collect();
+    let probe = match exercise.probe {
+        Some(source) => build_probe(exercise, source, &dir, root, &target_dir),
+        None => Err(format!("the exercise {} has no probe", exercise.name)),
+    };
     Ok(Subject {
         programs,
         options: HashMap::new(),
+        probe,
     })
+}
+
+/// `cargo build --bins` of one manifest into `target_dir`; `Err` holds
+/// cargo's messages.
+fn cargo_build(manifest: &Path, root: &Path, target_dir: &Path) -> Result<()> {
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--bins")
+        .arg("--message-format=short")
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// Builds the exercise's probe against the library of the crate in `dir`:
+/// a one-file crate of its own under the target folder (a workspace of its
+/// own, with the course's Cargo.lock, so it needs no download and shares
+/// the built dependencies), named after `dir` so that probes of different
+/// subjects never overwrite each other.
+fn build_probe(
+    exercise: &Exercise,
+    source: &str,
+    dir: &Path,
+    root: &Path,
+    target_dir: &Path,
+) -> Result<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    let package = manifest
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "name").then(|| value.trim().trim_matches('"').to_string())
+        })
+        .ok_or("the crate's Cargo.toml names no package")?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("probe-{}-{:016x}", exercise.name, hasher.finish());
+    let probe_dir = target_dir.join("classroom-probes").join(&name);
+    let write = |file: &str, text: &str| -> Result<()> {
+        let path = probe_dir.join(file);
+        // Unchanged files keep their timestamps: no needless rebuild.
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    };
+    std::fs::create_dir_all(&probe_dir).map_err(|e| e.to_string())?;
+    write(
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
+             publish = false\n\n[[bin]]\nname = \"{name}\"\npath = \"main.rs\"\n\n\
+             [dependencies]\nsubject = {{ package = \"{package}\", path = {:?} }}\n\n\
+             [workspace]\n",
+            dir.display().to_string()
+        ),
+    )?;
+    write("main.rs", source)?;
+    if !probe_dir.join("Cargo.lock").exists() {
+        if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
+            write("Cargo.lock", &lock)?;
+        }
+    }
+    cargo_build(&probe_dir.join("Cargo.toml"), root, target_dir).map_err(|errors| {
+        format!(
+            "the checker's own program, which drives your library, does not compile \
+             against it (did a given signature change?):\n{errors}"
+        )
+    })?;
+    Ok(target_dir.join("debug").join(name))
 }
 
 /// Runs every requirement.

@@ -37,6 +37,7 @@ pub const EXERCISE: Exercise = Exercise {
     lesson: 25,
     starter: "ftp",
     programs: &["ftp-server"],
+    probe: None,
     requirements: &[
         Requirement {
             title: "logs in with USER and PASS (331, 230); refuses a wrong password and commands before login (530)",

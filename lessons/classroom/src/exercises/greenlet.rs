@@ -1,7 +1,13 @@
 //! Exercise 02, greenlet: the trampoline and `switch`.
 //!
-//! The checks run the student's `switch` program, as a user would, and read
-//! its output: the numbers prove where each switch went.
+//! The first checks run the student's `switch` program, as a user would,
+//! and read its output. Output alone proves little (a `run` that prints the
+//! four numbers itself would match it), so the last two drive the student's
+//! `Greenlets` and `switch` with greenlets of the checker's own: a probe
+//! program (`lessons/classroom/probes/greenlet.rs`) built against the
+//! student's library, whose greenlets print a line at every step. Only a
+//! trampoline that resumes the greenlet each switch names prints them in
+//! the expected order.
 
 use std::time::Duration;
 
@@ -13,6 +19,7 @@ pub const EXERCISE: Exercise = Exercise {
     lesson: 2,
     starter: "greenlet",
     programs: &["switch"],
+    probe: Some(include_str!("../../probes/greenlet.rs")),
     requirements: &[
         Requirement {
             title: "the program runs to its end without panicking",
@@ -30,6 +37,21 @@ pub const EXERCISE: Exercise = Exercise {
             hint: "set each greenlet's state in run (Suspended after a switch, Finished at the end) \
                    and print the trace lines exactly as the doc comment of run says",
             check: traces_every_switch,
+        },
+        Requirement {
+            title: "greenlets the checker writes run in the order their switches say, \
+                    a switch from nested calls included",
+            hint: "run must resume the greenlet that each Step::SwitchTo names (coroutine.resume()), \
+                   never print or assume what test1 and test2 do; switch must yield \
+                   Step::SwitchTo(to) from wherever it is called; set Suspended after a switch \
+                   and Finished when one returns, and return to main then",
+            check: drives_the_checkers_greenlets,
+        },
+        Requirement {
+            title: "a switch to a name no greenlet has ends run with UnknownGreenlet { from, to }",
+            hint: "in run, look every name up with self.find(from, to)? (from is \"main\" for the \
+                   first one): its error names both greenlets",
+            check: unknown_names_are_errors,
         },
     ],
 };
@@ -68,6 +90,55 @@ fn traces_every_switch(subject: &Subject) -> Result<()> {
     expect_text(
         "the --trace output",
         &stdout_of(subject, &["--trace"])?,
+        expected,
+    )
+}
+
+fn probe_stdout(subject: &Subject, scenario: &str) -> Result<String> {
+    let output = subject.run_probe(&[scenario], TIMEOUT)?;
+    if !output.status.success() {
+        return Err(format!(
+            "the checker's greenlets, run by your Greenlets: {}",
+            describe_failure(&output)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The probe's four greenlets: a, c, b, a (from three calls deep), c, a,
+/// b, which finishes; d never runs.
+fn drives_the_checkers_greenlets(subject: &Subject) -> Result<()> {
+    let expected = "\
+a1
+c1
+b1
+a2
+c2
+a3 back at depth 3, local 30
+b2
+run: Ok
+a: Suspended
+b: Finished
+c: Suspended
+d: NotStarted
+";
+    expect_text(
+        "greenlets a, b, c, d (a switches to c, c to b, b to a, a to c from a nested call, \
+         c back to a, a to b, b returns)",
+        &probe_stdout(subject, "order")?,
+        expected,
+    )
+}
+
+fn unknown_names_are_errors(subject: &Subject) -> Result<()> {
+    let expected = "\
+run(missing): Err main -> missing
+x1
+run(x): Err x -> nobody
+";
+    expect_text(
+        "run(\"missing\"), then greenlet x switching to \"nobody\"",
+        &probe_stdout(subject, "unknown")?,
         expected,
     )
 }

@@ -57,6 +57,7 @@ pub const EXERCISE: Exercise = Exercise {
     lesson: 23,
     starter: "pipeline",
     programs: &["pipeline"],
+    probe: None,
     requirements: &[
         Requirement {
             title: "the program runs to its end (with --sets 2000 --workers 4 --transfers 50)",

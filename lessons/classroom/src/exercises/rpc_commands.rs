@@ -35,6 +35,7 @@ pub const EXERCISE: Exercise = Exercise {
     lesson: 26,
     starter: "rpc-commands",
     programs: &["agent", "rpc"],
+    probe: None,
     requirements: &[
         Requirement {
             title: "`rpc run` prints `task id: N` and exits at once, without waiting for the hosts",

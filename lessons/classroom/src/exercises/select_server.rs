@@ -29,6 +29,7 @@ pub const EXERCISE: Exercise = Exercise {
     lesson: 8,
     starter: "select-server",
     programs: &["server"],
+    probe: None,
     requirements: &[
         Requirement {
             title: "answers each message in upper case",

@@ -20,6 +20,7 @@ pub const EXERCISE: Exercise = Exercise {
     lesson: 11,
     starter: "work-queues",
     programs: &["new-task", "worker"],
+    probe: None,
     requirements: &[
         Requirement {
             title: "new-task puts a task in the queue, and a worker does it",
