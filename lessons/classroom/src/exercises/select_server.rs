@@ -87,6 +87,13 @@ pub const EXERCISE: Exercise = Exercise {
                    MAX_QUEUED, and keep `queued` up to date in receive (+) and send (-)",
             check: a_greedy_client_is_held_back,
         },
+        Requirement {
+            title: "serves all its clients on one thread (50 clients in conversation)",
+            hint: "the whole point of select: one loop in one thread watches every socket. \
+                   No std::thread::spawn (nor a thread pool) per client: turn accepts, reads \
+                   and writes for everyone",
+            check: one_thread_serves_everyone,
+        },
     ],
 };
 
@@ -304,6 +311,39 @@ fn a_greedy_client_is_held_back(subject: &Subject) -> Result<()> {
             ))
         }
     })
+}
+
+fn one_thread_serves_everyone(subject: &Subject) -> Result<()> {
+    const CLIENTS: usize = 50;
+    if subject.options.contains_key("addr") {
+        return crate::check::skip(
+            "not with --addr: counting the server's threads needs the checker to start it",
+        );
+    }
+    let mut server = Started::start(subject)?;
+    let pid = server.child.id();
+    let result = (|| {
+        // Every client has been answered, and all are still connected: a
+        // server with a thread per client has all of them alive now.
+        let mut clients = Vec::with_capacity(CLIENTS);
+        for i in 0..CLIENTS {
+            let mut client = connect(server.addr).map_err(|e| format!("client {i}: {e}"))?;
+            round_trip(&mut client, &format!("client {i} is here\n"))
+                .map_err(|e| format!("client {i} of {CLIENTS}: {e}"))?;
+            clients.push(client);
+        }
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map_err(|e| format!("could not count the server's threads in /proc/{pid}/task: {e}"))?
+            .count();
+        match threads {
+            1 => Ok(()),
+            n => Err(format!(
+                "with {CLIENTS} clients connected and answered, the server (pid {pid}) runs \
+                 {n} threads (counted in /proc/{pid}/task), not one"
+            )),
+        }
+    })();
+    result.map_err(|failure| server.explain(failure))
 }
 
 // ---------------------------------------------------------------------------
