@@ -265,8 +265,33 @@ fn no_shell(subject: &Subject) -> Result<()> {
     let id = scene.run("df -h; rm -rf x", &["web-1"], &[])?;
     let report = scene.settle(id, &["web-1"], ANSWER_TIMEOUT)?;
     scene.expect_x_intact("df -h; rm -rf x")?;
-    // `df *` is allowed: df runs, gets `-h;` `rm` `-rf` `x`, and fails.
-    report.host("web-1")?.expect_state("done", &report)
+    // `df *` is allowed: df runs, gets `-h;` `rm` `-rf` `x`, and fails on
+    // the option `;` (exit 1, a complaint on stderr, no table). A shell, or
+    // an agent that drops or splits words, would run a plain `df -h`:
+    // exit 0 and a table of file systems.
+    let answer = report.host("web-1")?;
+    answer.expect_state("done", &report)?;
+    let literal = answer.detail.starts_with("exit ")
+        && !answer.detail.starts_with("exit 0 ")
+        && answer.stdout.is_empty()
+        && answer.stderr.iter().any(|line| line.contains(';'));
+    if literal {
+        Ok(())
+    } else {
+        Err(format!(
+            "df did not get the words `-h;` `rm` `-rf` `x`: given them, it refuses the \
+             option `;` and exits with 1 (stderr `df: invalid option -- ';'`), but here it \
+             ended with `{}`, printed {} line(s) and complained {} on stderr:\n{}",
+            answer.detail,
+            answer.stdout.len(),
+            if answer.stderr.is_empty() {
+                "nothing"
+            } else {
+                "otherwise"
+            },
+            report.text
+        ))
+    }
 }
 
 fn output_is_capped(subject: &Subject) -> Result<()> {
@@ -500,8 +525,12 @@ struct HostAnswer {
     host: String,
     /// pending, done, refused, timed out, no agent or error.
     state: String,
+    /// What follows the state on its line: `exit 1 in 3 ms`, ...
+    detail: String,
     /// Its stdout lines (marked `|`).
     stdout: Vec<String>,
+    /// Its stderr lines (marked `!`).
+    stderr: Vec<String>,
     /// Notes such as `[stdout truncated: kept 16 of 44 bytes]`.
     notes: Vec<String>,
 }
@@ -540,6 +569,8 @@ impl Report {
                     answer.stdout.push(out.to_string());
                 } else if indented == "|" {
                     answer.stdout.push(String::new());
+                } else if let Some(err) = indented.strip_prefix("! ") {
+                    answer.stderr.push(err.to_string());
                 } else if indented.starts_with('[') {
                     answer.notes.push(indented.to_string());
                 }
@@ -556,6 +587,7 @@ impl Report {
                     HostAnswer {
                         host: host.to_string(),
                         state: state.to_string(),
+                        detail: rest[state.len()..].trim().to_string(),
                         ..HostAnswer::default()
                     },
                 );
