@@ -52,20 +52,26 @@ fn every_checker_passes_the_solution_and_fails_the_starter() {
                 verdict.failure
             );
         }
+        // Every requirement needs the student's code, so the untouched
+        // starter fails each one (a SKIP would not do), with a hint.
         let starter = check::build(exercise, &Which::Starter, &root).unwrap();
-        let verdicts = check::check(exercise, &starter);
-        let failures: Vec<_> = verdicts.iter().filter(|v| v.failure.is_some()).collect();
-        assert!(
-            !failures.is_empty(),
-            "{}: the untouched starter passes",
-            exercise.name
-        );
-        for failure in failures {
-            assert!(
-                !failure.hint.is_empty(),
-                "{}: a failure without a hint",
-                exercise.name
-            );
+        for verdict in check::check(exercise, &starter) {
+            match &verdict.failure {
+                None => panic!(
+                    "{}: the untouched starter passes `{}`",
+                    exercise.name, verdict.title
+                ),
+                Some(_) if verdict.is_skipped() => panic!(
+                    "{}: `{}` is skipped on the untouched starter, not failed",
+                    exercise.name, verdict.title
+                ),
+                Some(_) => assert!(
+                    !verdict.hint.is_empty(),
+                    "{}: `{}` fails without a hint",
+                    exercise.name,
+                    verdict.title
+                ),
+            }
         }
     }
 }
