@@ -251,10 +251,10 @@ fn build_probe(
         ),
     )?;
     write("main.rs", source)?;
-    if !probe_dir.join("Cargo.lock").exists() {
-        if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
-            write("Cargo.lock", &lock)?;
-        }
+    // The course's lock each time (cargo trims it to the probe's needs):
+    // the versions the workspace has built, whatever changed since.
+    if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
+        write("Cargo.lock", &lock)?;
     }
     cargo_build(&probe_dir.join("Cargo.toml"), root, target_dir).map_err(|errors| {
         format!(

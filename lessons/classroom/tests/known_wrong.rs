@@ -228,9 +228,12 @@ fn copy_with_edits(wrong: &Wrong, root: &Path) -> PathBuf {
         &dir.join("Cargo.toml"),
         standalone(&manifest, &workspace, root, &dir, wrong.name).as_bytes(),
     );
-    if !dir.join("Cargo.lock").exists() {
-        fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    }
+    // The course's lock each time (cargo trims it): the versions the
+    // workspace has built, whatever changed since the last run.
+    write_if_changed(
+        &dir.join("Cargo.lock"),
+        &fs::read(root.join("Cargo.lock")).unwrap(),
+    );
     dir
 }
 
