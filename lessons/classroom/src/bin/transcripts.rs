@@ -85,6 +85,20 @@ fn run(bless: bool, filters: &[String]) -> Result<bool, String> {
             filters.is_empty() || filters.iter().any(|f| place.contains(f.as_str()))
         })
         .collect();
+    // A mark that names a demo (`just demo lesson-11`) must name one that
+    // exists: the demo is where that scenario is played and checked.
+    for block in &selected {
+        if let Some(reason) = &block.illustrative {
+            for lesson in demos_named(reason) {
+                classroom::demos::find(&lesson).map_err(|e| {
+                    format!(
+                        "{}: the mark names `just demo {lesson}`: {e}",
+                        block.place(&root)
+                    )
+                })?;
+            }
+        }
+    }
     let checked: Vec<&Block> = selected
         .iter()
         .copied()
@@ -301,6 +315,18 @@ fn plan(root: &Path, command: &str) -> Result<Planned, String> {
             "`$ {command}`: the check runs `just run`, `just rabbitmqctl` and `export` only"
         )),
     }
+}
+
+/// The lessons of every `just demo lesson-NN` in a text.
+fn demos_named(text: &str) -> Vec<String> {
+    text.match_indices("just demo ")
+        .filter_map(|(at, words)| {
+            text[at + words.len()..]
+                .split([' ', '`', ')', ',', ':', ';'])
+                .next()
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// The throwaway brokers, started only when a checked block needs them.
