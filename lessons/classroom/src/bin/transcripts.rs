@@ -30,7 +30,7 @@ use classroom::transcripts::{self, Block};
 use support::testkit::{RabbitMq, RedisServer};
 
 /// The longest one command may run before it counts as hanging.
-const PATIENCE: Duration = Duration::from_secs(300);
+const PATIENCE: Duration = Duration::from_secs(120);
 
 /// The ports the book's commands use for the brokers.
 const BOOK_REDIS_PORT: u16 = 6379;
@@ -136,9 +136,11 @@ fn run(bless: bool, filters: &[String]) -> Result<bool, String> {
     for (block, steps) in checked.iter().zip(&plans) {
         let started = Instant::now();
         let mut ports = Ports::default();
-        let mut env: BTreeMap<String, String> = brokers.env()?;
+        // Only a block that talks to RabbitMQ waits for it to be up.
+        let wait_for_rabbit = steps.iter().any(|s| s.needs().1);
+        let mut env: BTreeMap<String, String> = brokers.env(wait_for_rabbit)?;
         ports.know(brokers.redis_port(), BOOK_REDIS_PORT);
-        if let Some(port) = brokers.rabbit_port()? {
+        if let Some(port) = brokers.rabbit_port(wait_for_rabbit)? {
             ports.know(port, BOOK_AMQP_PORT);
         }
         let mut new_lines = Vec::new();
@@ -375,13 +377,18 @@ impl Brokers {
         self.redis.as_ref().map_or(self.closed, RedisServer::port)
     }
 
-    fn rabbit_port(&mut self) -> Result<Option<u16>, String> {
-        Ok(self.rabbit()?.map(RabbitMq::port))
+    /// RabbitMQ's port: once it is up, if `wait`; else only if it already is.
+    fn rabbit_port(&mut self, wait: bool) -> Result<Option<u16>, String> {
+        if wait {
+            Ok(self.rabbit()?.map(RabbitMq::port))
+        } else {
+            Ok(self.rabbit.as_ref().map(RabbitMq::port))
+        }
     }
 
     /// `REDIS_URL` and `AMQP_URL` for every program of a block.
-    fn env(&mut self) -> Result<BTreeMap<String, String>, String> {
-        let amqp_port = self.rabbit_port()?.unwrap_or(self.closed);
+    fn env(&mut self, wait_for_rabbit: bool) -> Result<BTreeMap<String, String>, String> {
+        let amqp_port = self.rabbit_port(wait_for_rabbit)?.unwrap_or(self.closed);
         Ok(BTreeMap::from([
             (
                 "REDIS_URL".to_string(),
