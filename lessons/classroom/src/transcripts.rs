@@ -265,17 +265,86 @@ pub fn matches(alignment: &[Aligned]) -> bool {
 }
 
 /// The book's lines rewritten to what the program printed, keeping every
-/// book line (wildcards and all) that matched, and every `...`.
+/// book line (wildcards and all) that matched, and every `...`. A book line
+/// that changed into a program line keeps its `[..]`s where the text around
+/// them is still there (see [`carry_wildcards`]).
 pub fn bless(alignment: &[Aligned]) -> Vec<String> {
-    alignment
-        .iter()
-        .filter_map(|a| match a {
-            Aligned::Same(book, _) => Some(book.clone()),
-            Aligned::Skipped(_) => Some(ANY_LINES.to_string()),
-            Aligned::Missing(_) => None,
-            Aligned::Extra(line) => Some(line.clone()),
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut changed: Option<&str> = None;
+    for a in alignment {
+        match a {
+            Aligned::Same(book, _) => out.push(book.clone()),
+            Aligned::Skipped(_) => out.push(ANY_LINES.to_string()),
+            Aligned::Missing(book) => {
+                changed = Some(book);
+                continue;
+            }
+            Aligned::Extra(line) => out.push(match changed {
+                Some(book) => carry_wildcards(book, line),
+                None => line.clone(),
+            }),
+        }
+        changed = None;
+    }
+    out
+}
+
+/// The new line, with the old pattern's `[..]`s put back where the word on
+/// either side of each is found again: `took [..] ms` and `took 3 s` give
+/// `took 3 s`, but `in [..] s, 2 tries` and `in 0.4 s, 3 tries` give
+/// `in [..] s, 3 tries`. Falls back to the line as it is.
+pub fn carry_wildcards(pattern: &str, line: &str) -> String {
+    let parts: Vec<&str> = pattern.split(ANY_TEXT).collect();
+    if parts.len() == 1 {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut at = 0; // how much of `line` is in `out`
+    for pair in parts.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        let left = last_word(before);
+        let right = first_word(after);
+        let Some(found) = line[at..].find(left) else {
+            return line.to_string();
+        };
+        let start = at + found + left.len();
+        let end = if right.is_empty() {
+            line.len()
+        } else {
+            match line[start..].find(right) {
+                Some(offset) => start + offset,
+                None => return line.to_string(),
+            }
+        };
+        out.push_str(&line[at..start]);
+        out.push_str(ANY_TEXT);
+        at = end;
+    }
+    out.push_str(&line[at..]);
+    if line_matches(&out, line) {
+        out
+    } else {
+        line.to_string()
+    }
+}
+
+/// The last word of `text` with the spaces after it: `3), ` of
+/// `(expected 3), `.
+fn last_word(text: &str) -> &str {
+    let word_end = text.trim_end().len();
+    let start = text[..word_end]
+        .rfind(char::is_whitespace)
+        .map_or(0, |at| at + 1);
+    &text[start..]
+}
+
+/// The first word of `text` with the spaces before it: ` s,` of ` s, 2`.
+fn first_word(text: &str) -> &str {
+    let word_start = text.len() - text.trim_start().len();
+    let end = text[word_start..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |at| word_start + at);
+    &text[..end]
 }
 
 /// A diff for the reader of a failure: `-` the book, `+` the program.
@@ -355,6 +424,24 @@ mod tests {
         assert!(!matches(&changed));
         assert_eq!(bless(&changed), lines("begin\n...\nend [..]"));
         assert!(diff(&changed).contains("  - start\n  + begin\n"));
+    }
+
+    #[test]
+    fn a_changed_line_keeps_its_wildcards() {
+        assert_eq!(
+            carry_wildcards(
+                "# r2d2: counter 3 (expected 3), [..] s, [..] µs per INCR",
+                "# r2d2: the counter 3 (expected 3), 1.48 s, 46 µs per INCR"
+            ),
+            "# r2d2: the counter 3 (expected 3), [..] s, [..] µs per INCR"
+        );
+        assert_eq!(
+            carry_wildcards("[..] foo: up", "[ 5µs] foo: down"),
+            "[..] foo: down"
+        );
+        assert_eq!(carry_wildcards("took [..] ms", "took 3 s"), "took 3 s");
+        let alignment = align(&lines("in [..] s, 2 tries"), &lines("in 0.4 s, 3 tries"));
+        assert_eq!(bless(&alignment), lines("in [..] s, 3 tries"));
     }
 
     #[test]
