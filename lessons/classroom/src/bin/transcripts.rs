@@ -408,6 +408,16 @@ impl Brokers {
     }
 }
 
+impl Drop for Brokers {
+    /// A RabbitMQ still starting when the check ends early is waited for
+    /// and then stopped (dropped), so that neither it nor its folder stays.
+    fn drop(&mut self) {
+        if let Some(starting) = self.rabbit_starting.take() {
+            let _ = starting.join();
+        }
+    }
+}
+
 /// The book's ports and the real ones of one block.
 #[derive(Default)]
 struct Ports {
