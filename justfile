@@ -29,6 +29,12 @@ bench *args:
 demo *args:
     @cargo run --quiet --package classroom --bin demo -- "$@"
 
+# Run the book's `$ just run` transcripts and compare their output: just transcripts [--bless] [PATH-PART...]
+[no-exit-message]
+transcripts *args:
+    @cargo build --quiet --workspace --bins --locked
+    @cargo run --quiet --locked --package classroom --bin transcripts -- "$@"
+
 # Check an exercise: just check greenlet [--solution] (no NAME: list them)
 [no-exit-message]
 check *args:
@@ -233,6 +239,7 @@ test:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
+    just transcripts
     mdbook build docs
 
 # Serve the book at http://127.0.0.1:3000 and rebuild it on every change.

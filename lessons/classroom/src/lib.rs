@@ -8,11 +8,14 @@
 //! - [`check`] runs black-box acceptance tests against a student's exercise
 //!   crate and prints each requirement as passed or failed, with a hint:
 //!   `just check greenlet`.
+//! - [`transcripts`] compares the book's `$ just run` transcripts with what
+//!   the programs print: `just transcripts`.
 
 pub mod check;
 pub mod demos;
 pub mod exercises;
 pub mod stage;
+pub mod transcripts;
 
 /// The error type of this crate: a message for the teacher or student.
 pub type Result<T, E = String> = std::result::Result<T, E>;

@@ -22,10 +22,20 @@ use support::redis::{Echo, KeySpace};
 /// The prefix of every key this lesson makes, unless `--prefix` is given.
 pub const DEFAULT_PREFIX: &str = "lesson16";
 
-/// How long a worker waits for a pooled connection before giving up. The
-/// pools' own defaults (30 s) would leave a student staring at a silent
+/// How long r2d2 may take to open a connection, or a worker to borrow one.
+/// r2d2's own default (30 s) would leave a student staring at a silent
 /// terminal when the server is gone.
 pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a bb8 task may wait while every connection of the pool is lent
+/// out. This bound must fit the whole run, not one INCR: bb8 does not serve
+/// waiting tasks in turn (a task that gives its connection back and asks
+/// again at once usually gets it back before a woken waiter runs), so with
+/// 100 tasks on 2 connections an unlucky task can wait for most of the run.
+/// A server that is gone does not hide behind this wait: the pool is built
+/// with `retry_connection(false)`, so a connection that cannot be opened is
+/// an error at once.
+pub const POOL_WAIT: Duration = Duration::from_secs(300);
 
 // ANCHOR: one_connection
 /// One connection, used for a few commands in a row. The connection was
@@ -183,7 +193,9 @@ pub fn with_r2d2(
                 let pool = &pool;
                 scope.spawn(move || -> RedisResult<()> {
                     for _ in 0..incrs {
-                        let mut con = pool.get().map_err(pool_error)?;
+                        let mut con = pool.get().map_err(|error| {
+                            waited_in_vain(pool.state().connections, size, CHECKOUT_TIMEOUT, error)
+                        })?;
                         let _: i64 = con.incr(key, 1)?;
                     } // each `con` goes back to the pool here
                     Ok(())
@@ -279,7 +291,9 @@ pub async fn with_bb8(
     let name = client_name(keys, "bb8");
     let pool = bb8::Pool::builder()
         .max_size(size)
-        .connection_timeout(CHECKOUT_TIMEOUT)
+        .connection_timeout(POOL_WAIT)
+        // A failed connect is reported at once, not retried until POOL_WAIT.
+        .retry_connection(false)
         .connection_customizer(Box::new(SetName(name.clone())))
         .build(client.clone())
         .await?;
@@ -293,7 +307,7 @@ pub async fn with_bb8(
             for _ in 0..incrs {
                 let mut con = pool.get().await.map_err(|e| match e {
                     bb8::RunError::User(error) => error,
-                    bb8::RunError::TimedOut => pool_error("timed out"),
+                    bb8::RunError::TimedOut => bb8_timed_out(&pool.state(), size),
                 })?;
                 let _: i64 = con.incr(&key, 1).await?;
             }
@@ -310,6 +324,13 @@ pub async fn with_bb8(
         connections: connections_named(observer, &name)?,
         elapsed,
     })
+}
+
+/// Why bb8 gave up waiting, told apart by what the pool holds: all `size`
+/// connections open means they were busy with other tasks (the server
+/// answered all along); fewer means a new one could not be opened in time.
+fn bb8_timed_out(state: &bb8::State, size: u32) -> RedisError {
+    waited_in_vain(state.connections, size, POOL_WAIT, "timed out")
 }
 
 /// Names every connection bb8 opens.
@@ -376,11 +397,31 @@ fn pool_error(error: impl fmt::Display) -> RedisError {
     (
         ErrorKind::Io,
         "no connection from the pool",
-        format!(
-            "{error} (waited up to {} s; is the server still running?)",
-            CHECKOUT_TIMEOUT.as_secs()
-        ),
+        error.to_string(),
     )
         .into()
+}
+
+/// A worker that waited `waited` for a connection and got none, told apart
+/// by what the pool held at that moment: all `size` connections open means
+/// they were lent out to other workers all along (the server answered);
+/// fewer means the pool could not open one.
+fn waited_in_vain(
+    connections: u32,
+    size: u32,
+    waited: Duration,
+    error: impl fmt::Display,
+) -> RedisError {
+    let waited = waited.as_secs();
+    if connections >= size {
+        pool_error(format!(
+            "{error}: all {size} connection(s) stayed lent out to other workers for {waited} s; \
+             the pool was busy, the server was not gone (try a larger --size or fewer --workers)"
+        ))
+    } else {
+        pool_error(format!(
+            "{error}: could not open a connection within {waited} s; is the server still running?"
+        ))
+    }
 }
 // ANCHOR_END: helpers

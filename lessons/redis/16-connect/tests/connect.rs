@@ -162,3 +162,40 @@ fn a_server_that_is_down_is_reported_with_its_address_and_the_hint() {
         );
     }
 }
+
+/// The chapter's suggestion, `pool --workers 100 --size 2`: 100 workers
+/// wait for 2 connections, which is the point, so every way must run to
+/// its end (bb8's wait for a connection fits the whole run), lose nothing,
+/// and the bb8 run must have used no more than its 2 connections.
+#[test]
+fn a_hundred_workers_on_two_connections_run_to_the_end() {
+    let server = shared_redis();
+    let prefix = unique_name("run16busy");
+    let output = Command::new(env!("CARGO_BIN_EXE_pool"))
+        .args(["--url", &server.url(), "--prefix", &prefix])
+        .args(["--workers", "100", "--size", "2"])
+        .output()
+        .expect("run pool");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let results: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(" INCR -> counter "))
+        .collect();
+    assert_eq!(results.len(), 4, "{stdout}");
+    assert!(results[0].contains("100 x 20 INCR -> counter 2000 (expected 2000)"));
+    for line in &results[1..] {
+        assert!(
+            line.contains("100 x 1000 INCR -> counter 100000 (expected 100000)"),
+            "{line}"
+        );
+    }
+    assert!(results[3].contains("bb8 pool of 2"), "{}", results[3]);
+    assert!(
+        results[3].contains(", 2 connection(s),") || results[3].contains(", 1 connection(s),"),
+        "{}",
+        results[3]
+    );
+    assert!(!stdout.contains("LOST UPDATES"));
+}
