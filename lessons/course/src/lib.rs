@@ -80,7 +80,7 @@ pub const LESSONS: &[Lesson] = &[
     lesson(4, "coroutines/04-io-switch", "Switching on IO: the same downloads one by one and at once", &["fetch", "fetch-async", "delay-server"]),
     lesson(5, "coroutines/05-coroutine-echo", "A coroutine echo server on one thread, and a stress client", &["server", "client", "stress"]),
     lesson(6, "event-driven/06-event-loop", "Event-driven: an event queue; sync, threads and an event loop", &["events", "three-models"]),
-    lesson(7, "io-multiplexing/07-select-poll-epoll", "select, poll and epoll: one wait written three ways", &["compare"]),
+    lesson(7, "io-multiplexing/07-select-poll-epoll", "select, poll and epoll: one wait written three ways; the five IO models", &["compare", "io-models"]),
     lesson(8, "io-multiplexing/08-select-server", "A select(2) server with a message queue per connection", &["server", "client"]),
     lesson(9, "io-multiplexing/09-selectors", "Selectors with mio: callbacks carried by registrations", &["server"]),
     lesson(10, "rabbitmq/10-hello-world", "RabbitMQ hello world, and connecting as your own user", &["send", "receive"]),
