@@ -78,7 +78,7 @@ pub const LESSONS: &[Lesson] = &[
     lesson(2, "coroutines/02-greenlet", "Greenlet: switching by hand between two stackful coroutines", &["switch"]),
     lesson(3, "coroutines/03-gevent", "gevent: spawning and joining may coroutines; sync vs async timing", &["spawn", "sync-vs-async"]),
     lesson(4, "coroutines/04-io-switch", "Switching on IO: the same downloads one by one and at once", &["fetch", "fetch-async", "delay-server"]),
-    lesson(5, "coroutines/05-coroutine-echo", "A coroutine echo server on one thread, and a stress client", &["server", "client", "stress"]),
+    lesson(5, "coroutines/05-coroutine-echo", "A coroutine echo server on one thread, a stress client, and the notes' 100-thread client", &["server", "client", "stress", "threads-client"]),
     lesson(6, "event-driven/06-event-loop", "Event-driven: an event queue; sync, threads and an event loop", &["events", "three-models"]),
     lesson(7, "io-multiplexing/07-select-poll-epoll", "select, poll and epoll: one wait written three ways; the five IO models", &["compare", "io-models"]),
     lesson(8, "io-multiplexing/08-select-server", "A select(2) server with a message queue per connection", &["server", "client"]),
