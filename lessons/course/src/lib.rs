@@ -89,7 +89,7 @@ pub const LESSONS: &[Lesson] = &[
     lesson(13, "rabbitmq/13-routing", "Routing with direct and headers exchanges", &["emit-log-direct", "receive-logs-direct", "emit-log-headers", "receive-logs-headers"]),
     lesson(14, "rabbitmq/14-topics", "Topics: what * and # really match", &["emit-log-topic", "receive-logs-topic"]),
     lesson(15, "rabbitmq/15-rpc", "RPC over RabbitMQ: reply_to and correlation ids", &["rpc-server", "rpc-client"]),
-    lesson(16, "redis/16-connect", "Redis: one connection, and a pool shared by many", &["connect", "pool"]),
+    lesson(16, "redis/16-connect", "Redis: one connection, and a pool shared by many; Memcached by hand", &["connect", "pool", "memcached"]),
     lesson(17, "redis/17-strings", "Redis strings, bits and the online-users bitmap", &["strings"]),
     lesson(18, "redis/18-hashes", "Redis hashes and incremental HSCAN", &["hashes"]),
     lesson(19, "redis/19-lists", "Redis lists and blocking pops", &["lists"]),
