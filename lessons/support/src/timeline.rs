@@ -179,6 +179,12 @@ impl Timeline {
     /// visible. Where spans of one lane meet in a character, running wins
     /// over waiting, and waiting over being ready.
     pub fn render(&self, width: usize) -> String {
+        self.render_with(width, &Legend::default())
+    }
+
+    /// Draws the timeline like [`Timeline::render`], with the legend's
+    /// words for the three kinds of span.
+    pub fn render_with(&self, width: usize, legend: &Legend) -> String {
         let width = width.max(10);
         let lanes = lock(&self.lanes).clone();
         let mut spans = self.spans();
@@ -233,13 +239,37 @@ impl Timeline {
         let _ = writeln!(out, "{:name_width$} {}", "", axis.trim_end());
         let _ = writeln!(
             out,
-            "{:name_width$} {} running   {} waiting for IO or a timer   {} ready, waiting for its turn",
+            "{:name_width$} {} {}   {} {}   {} {}",
             "",
             Activity::Run.symbol(),
+            legend.run,
             Activity::Wait.symbol(),
+            legend.wait,
             Activity::Ready.symbol(),
+            legend.ready,
         );
         out
+    }
+}
+
+/// What the three symbols of a drawn timeline mean, in a lesson's words.
+#[derive(Debug, Clone, Copy)]
+pub struct Legend {
+    /// For `#`.
+    pub run: &'static str,
+    /// For `~`.
+    pub wait: &'static str,
+    /// For `.`.
+    pub ready: &'static str,
+}
+
+impl Default for Legend {
+    fn default() -> Self {
+        Legend {
+            run: "running",
+            wait: "waiting for IO or a timer",
+            ready: "ready, waiting for its turn",
+        }
     }
 }
 

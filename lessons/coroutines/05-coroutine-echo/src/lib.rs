@@ -27,6 +27,8 @@ use may::net::{TcpListener, TcpStream};
 use socket2::{Domain, Socket, Type};
 
 /// The lesson's error type: anything that can go wrong, with its message.
+pub mod threads;
+
 pub type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
 /// Where the server listens and the clients connect unless told otherwise:

@@ -21,8 +21,13 @@
 //! one wait with each [`Backend`], and [`level_vs_edge`] shows the two ways
 //! epoll can report readiness.
 //!
+//! [`models`] goes one step back: the five IO models (blocking,
+//! non-blocking, multiplexing, signal-driven, asynchronous), each reading
+//! the same messages on one thread (`just run lesson-07 io-models`).
+//!
 //! Run it with `just run lesson-07` (`--help` for the options).
 
+pub mod models;
 pub mod sys;
 
 use std::fmt;

@@ -12,6 +12,8 @@
 //!
 //! Run them with `just run lesson-16 connect` and `just run lesson-16 pool`.
 
+pub mod memcached;
+
 use std::fmt;
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,76 @@
+//! The notes' client: N OS threads (100 by default), each with its own
+//! blocking socket to the echo server, each printing its thread id with
+//! what it sent and got back.
+//!
+//! ```text
+//! just run lesson-05 server            # terminal 1
+//! just run lesson-05 threads-client    # terminal 2
+//! ```
+//!
+//! Compare its footprint (printed at the end) with the server's, which
+//! holds the same connections on one worker thread.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use lesson_05_coroutine_echo::{DEFAULT_ADDR, threads};
+
+/// A hundred OS threads, a blocking connection each: the notes' client.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The echo server's address.
+    #[arg(long, default_value = DEFAULT_ADDR)]
+    server: SocketAddr,
+    /// How many threads (one connection each).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    threads: u32,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let count = args.threads as usize;
+    // One descriptor per connection, plus a few for stdio.
+    if let Err(error) = support::fdlimit::raise_to(count as u64 + 32) {
+        eprintln!(
+            "error: {count} threads need {} open files: {error}",
+            count + 32
+        );
+        return ExitCode::FAILURE;
+    }
+    let printed = |echo: &threads::Echo| {
+        let verdict = if echo.got == echo.sent {
+            "ok"
+        } else {
+            "MISMATCH"
+        };
+        println!(
+            "thread {}: sent {:?}, got {:?} {verdict}",
+            echo.thread, echo.sent, echo.got
+        );
+    };
+    match threads::run(args.server, count, printed) {
+        Ok((echoes, footprint)) => {
+            let matched = echoes.iter().filter(|e| e.got == e.sent).count();
+            println!();
+            println!("{count} threads, {matched} of {count} echoes matched.");
+            println!(
+                "This client, with all {count} connections open: {} threads, {:.1} MiB of \
+                 address space reserved (stacks, per-thread malloc arenas), {:.1} MiB resident.",
+                footprint.threads,
+                footprint.virtual_kib as f64 / 1024.0,
+                footprint.resident_kib as f64 / 1024.0
+            );
+            if matched == count {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
