@@ -294,7 +294,10 @@ async fn answer(config: &Config, delivery: &lapin::message::Delivery, label: &st
     let host = &config.host;
     let refuse = |reason: String| {
         let reason = crate::protocol::clip(&reason, crate::protocol::MAX_REASON_CHARS);
-        println!("[{host}] {label}: refused: {reason}");
+        println!(
+            "[{host}] {label}: refused: {}",
+            crate::report::visible(&reason)
+        );
         Reply {
             agent: host.to_string(),
             outcome: Outcome::Refused { reason },
@@ -320,7 +323,9 @@ async fn answer(config: &Config, delivery: &lapin::message::Delivery, label: &st
         timeout: Duration::from_millis(request.timeout_ms).min(config.max_timeout),
         max_output: config.max_output,
     };
-    let shown = shell_words::join(&request.argv);
+    // Shown through `visible`: the words come from the sender, and must not
+    // drive the terminal of whoever watches the agent.
+    let shown = crate::report::visible(&shell_words::join(&request.argv));
     println!("[{host}] {label}: running {shown}");
     let ran = exec::run(&request.argv, limits).await;
     println!(
