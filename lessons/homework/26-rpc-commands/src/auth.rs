@@ -198,16 +198,18 @@ fn create_key_file(path: &Path) -> crate::Result<()> {
     let written = options
         .open(&draft)
         .and_then(|mut file| writeln!(file, "{}", Key::generate().map_err(std::io::Error::other)?));
+    // Ok(true): ours is the key; Ok(false): another program was first.
     let linked = written.and_then(|()| match std::fs::hard_link(&draft, path) {
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        other => other,
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        other => other.map(|()| true),
     });
     let _ = std::fs::remove_file(&draft);
-    linked.with_context(|| format!("creating the key file {}", path.display()))?;
-    eprintln!(
-        "created a new key in {}: give it to every agent and rpc of this namespace",
-        path.display()
-    );
+    if linked.with_context(|| format!("creating the key file {}", path.display()))? {
+        eprintln!(
+            "created a new key in {}: give it to every agent and rpc of this namespace",
+            path.display()
+        );
+    }
     Ok(())
 }
 
@@ -264,6 +266,27 @@ mod tests {
         let k = key("  a secret of enough bytes \n");
         assert!(!format!("{k:?}").contains("secret"));
         assert_eq!(Key::generate().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn a_new_key_file_is_private_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpc-commands").join("class-a.key");
+        create_key_file(&path).unwrap();
+        let first = Key::from_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "only its owner may read it");
+        }
+        // A second program that also found no key keeps the first one's:
+        // both must sign with the same secret.
+        create_key_file(&path).unwrap();
+        assert_eq!(Key::from_file(&path).unwrap().secret, first.secret);
+        assert_eq!(first.secret.len(), 64);
+        let entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(entries, 1, "no draft left behind");
     }
 
     #[test]
