@@ -12,7 +12,9 @@
 //! Everything happens in a namespace of the demo's own (`demo26-PID-0`), so
 //! agents a student left running in the default namespace `rpc` see none of
 //! it. On your own brokers the task and its reply queue stay behind under
-//! that prefix, and expire after a day like any other task's.
+//! that prefix, and expire after a day like any other task's. Its programs
+//! share a key made for this run (`RPC_KEY`): requests and replies are
+//! signed with it.
 
 use std::time::Duration;
 
@@ -59,6 +61,16 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
     let amqp = ["--amqp-url", brokers.amqp_url.as_str()];
     let redis = ["--redis-url", brokers.redis_url.as_str()];
     let ns = ["--namespace", namespace.as_str()];
+    let key = crate::exercises::rpc_commands::random_key()?;
+    // Every program of the demo signs with the demo's own key.
+    let spawn = |stage: &mut Stage, actor: &str, program: &str, args: &[String]| {
+        let mut command = std::process::Command::new(stage.binary(LESSON, program)?);
+        command
+            .args(args)
+            .env("RPC_KEY", &key)
+            .env_remove("RPC_KEY_FILE");
+        stage.spawn_command(actor, command)
+    };
 
     stage.narrate(&format!(
         "three agents start, each named by --host (namespace {namespace}: \
@@ -66,7 +78,7 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
     ));
     for host in AGENTS {
         let args = words(&[&amqp, &ns, &["--host", host]]);
-        stage.spawn(host, LESSON, "agent", &args)?;
+        spawn(stage, host, "agent", &args)?;
     }
     for host in AGENTS {
         stage.wait_for(host, "ready", STEP)?;
@@ -82,7 +94,7 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
         &ns,
         &["run", "df -h", "--hosts", "web-1", "web-2", "db-1", "db-9"],
     ]);
-    stage.spawn("rpc", LESSON, "rpc", &run)?;
+    spawn(stage, "rpc", "rpc", &run)?;
     let line = stage.wait_for("rpc", "task id:", STEP)?;
     let id = line
         .rsplit(' ')
@@ -101,7 +113,7 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
          stores the answers waiting in RabbitMQ into Redis, and shows them once every host has one"
     ));
     let check = words(&[&amqp, &redis, &ns, &["check_task", &id, "--wait"]]);
-    stage.spawn("check", LESSON, "rpc", &check)?;
+    spawn(stage, "check", "rpc", &check)?;
     stage.wait_for("check", "3 done, 1 no agent", STEP)?;
     // db-9 comes last: once its line is here, the whole report is.
     stage.wait_for("check", "agent --host db-9", STEP)?;

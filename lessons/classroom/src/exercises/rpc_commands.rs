@@ -7,10 +7,11 @@
 //! with `rpc check_task`, exactly as a user would. What the checker relies on
 //! is only the programs' interface:
 //!
-//! - `agent --amqp-url URL --namespace NS --host NAME [--allow RULE]
-//!   [--max-output BYTES]` prints a line containing `ready` once it consumes;
-//! - `rpc --amqp-url URL --redis-url URL --namespace NS run CMD --hosts H...
-//!   [--timeout S] [--queue-wait S]` prints `task id: N`;
+//! - `agent --amqp-url URL --namespace NS --key-file FILE --host NAME
+//!   [--allow RULE] [--max-output BYTES]` prints a line containing `ready`
+//!   once it consumes;
+//! - `rpc --amqp-url URL --redis-url URL --namespace NS --key-file FILE run
+//!   CMD --hosts H... [--timeout S] [--queue-wait S]` prints `task id: N`;
 //! - `rpc ... check_task N` prints one line per host, `HOST  STATE  ...`,
 //!   followed by its output lines marked `|` (stdout) and `!` (stderr).
 //!
@@ -363,6 +364,8 @@ impl<'a> Scene<'a> {
             let mut command = Command::new(program);
             command
                 .args(["--amqp-url", &self.amqp, "--namespace", &self.namespace])
+                .arg("--key-file")
+                .arg(self.scratch.key_file())
                 .args(["--host", host])
                 .args(*extra)
                 .current_dir(self.scratch.path());
@@ -376,6 +379,7 @@ impl<'a> Scene<'a> {
 
     /// Runs `rpc ARGS` to its end and returns what it printed.
     fn rpc(&self, args: &[&str]) -> Result<String> {
+        let key_file = self.scratch.key_file().display().to_string();
         let mut all = vec![
             "--amqp-url",
             &self.amqp,
@@ -383,6 +387,8 @@ impl<'a> Scene<'a> {
             &self.redis,
             "--namespace",
             &self.namespace,
+            "--key-file",
+            &key_file,
         ];
         all.extend(args);
         let output = self.subject.run("rpc", &all, RPC_TIMEOUT)?;
@@ -768,7 +774,8 @@ impl std::fmt::Display for Marker {
     }
 }
 
-/// A folder of one check, with a folder `x` in it, removed when dropped.
+/// A folder of one check, with a folder `x` in it and the namespace's
+/// signing key beside it, removed when dropped.
 struct Scratch(PathBuf);
 
 impl Scratch {
@@ -776,12 +783,31 @@ impl Scratch {
         let dir = std::env::temp_dir().join(unique_name("rpc-commands-check"));
         std::fs::create_dir_all(dir.join("x"))
             .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
-        Ok(Scratch(dir))
+        let scratch = Scratch(dir);
+        std::fs::write(scratch.key_file(), random_key()?)
+            .map_err(|e| format!("could not write {}: {e}", scratch.key_file().display()))?;
+        Ok(scratch)
     }
 
     fn path(&self) -> &Path {
         &self.0
     }
+
+    /// The key agents and `rpc` of this check sign with (`--key-file`).
+    fn key_file(&self) -> PathBuf {
+        self.0.join("namespace.key")
+    }
+}
+
+/// A fresh signing key: 32 random bytes from the kernel, in hex (the
+/// checker's, and lesson 26's demo's).
+pub(crate) fn random_key() -> Result<String> {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .map_err(|e| format!("could not read /dev/urandom for a key: {e}"))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 impl Drop for Scratch {

@@ -6,6 +6,11 @@
 //! with its binding to the host name, when the agent's connection ends. So a
 //! command for a host nobody serves matches no binding, and `rpc`, which
 //! publishes with the mandatory flag, gets it back at once ([`crate::rpc`]).
+//!
+//! Only signed commands reach [`handle`]: the consume loop (given) drops a
+//! message that is too large, unsigned, signed with another key, or that
+//! wants its answer anywhere but the namespace's reply queue (lesson 26's
+//! [`lesson_26_rpc_commands::agent::admit`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +18,14 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_lite::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 
 use crate::allow::Policy;
+use crate::auth::Key;
 use crate::exec::Ran;
 use crate::names::{HostName, Namespace};
 use crate::protocol::{Outcome, Output, Reply, declare_exchange};
@@ -38,6 +46,12 @@ pub struct Config {
     pub max_timeout: Duration,
     /// How many bytes of stdout, and of stderr, go back in a reply.
     pub max_output: usize,
+    /// The namespace's secret: requests are checked with it, and replies
+    /// must be signed with it.
+    pub key: Key,
+    /// The broker user this agent logs in as, which its replies carry as
+    /// `user_id`.
+    pub user: String,
 }
 
 /// A connected agent, ready to serve.
@@ -101,6 +115,18 @@ impl Agent {
     pub async fn serve(mut self) -> crate::Result<()> {
         while let Some(delivery) = self.consumer.next().await {
             let delivery = delivery.context("lost the connection to RabbitMQ")?;
+            let config = &self.config;
+            if let Err(rejected) = lesson_26_rpc_commands::agent::admit(
+                &config.key,
+                &config.user,
+                &config.namespace,
+                &delivery,
+            ) {
+                // Not answered: a forged request must not get a signed answer.
+                println!("[{}] dropped a message: {rejected}", config.host);
+                delivery.ack(BasicAckOptions::default()).await?;
+                continue;
+            }
             let channel = self.channel.clone();
             let config = Arc::clone(&self.config);
             tokio::spawn(async move {
@@ -153,12 +179,14 @@ pub fn reply_of(config: &Config, ran: Ran, started_ms: u64) -> Reply {
 ///    for (`request.timeout_ms`) but never more than `config.max_timeout`,
 ///    and `config.max_output`. Print a line or two about it, for the
 ///    person watching the agent: `[web-1] task 4: running df -h`.
-/// 3. Answer: publish the [`Reply`] as JSON to the *default* exchange `""`
-///    with the request's `reply_to` as routing key (the default exchange
-///    routes by queue name), and the request's `correlation_id` copied into
-///    the reply's properties. That id is how `rpc` knows which task and
-///    host the answer is for. `crate::protocol::CONTENT_TYPE` is the
-///    content type.
+/// 3. Answer: publish the [`Reply`] as JSON (`reply.to_body(
+///    crate::protocol::MAX_REPLY_BYTES)`, which caps its size) to the
+///    *default* exchange `""` with the request's `reply_to` as routing key
+///    (the default exchange routes by queue name), and the request's
+///    `correlation_id` in the reply's properties. That id is how `rpc`
+///    knows which task and host the answer is for. The properties come from
+///    `crate::protocol::signed_properties(&config.key, Direction::Reply,
+///    &config.user, &correlation_id, &body)`: `rpc` drops an unsigned reply.
 /// 4. Acknowledge the delivery (`delivery.ack(BasicAckOptions::default())`)
 ///    only now: the ack frees a prefetch slot for the next command.
 ///

@@ -40,6 +40,8 @@ pub mod rpc;
 // ANCHOR: given
 /// [`allow::Policy::check`]: `Ok(())` to run a command, or why it is refused.
 pub use lesson_26_rpc_commands::allow;
+/// [`auth::Key`]: the namespace's secret, which signs requests and replies.
+pub use lesson_26_rpc_commands::auth;
 /// The broker names of one namespace: `NS.commands` (the direct exchange
 /// commands go to), `NS.agent.HOST` (an agent's queue), `NS.replies`.
 pub use lesson_26_rpc_commands::names;

@@ -18,6 +18,7 @@ use lapin::options::{ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection};
 
+use crate::auth::{Key, broker_user};
 use crate::names::{HostName, Namespace};
 use crate::protocol::{Request, declare_exchange};
 use crate::store::{Answer, KEEP_FOR, Store, TaskMeta};
@@ -35,6 +36,11 @@ pub struct Rpc {
     store: Store,
     /// Which exchange, queues and keys are ours.
     namespace: Namespace,
+    /// The namespace's secret: requests are signed with it, replies checked.
+    key: Key,
+    /// Our broker user (from the AMQP URL): requests carry it as `user_id`,
+    /// and replies must carry it too.
+    user: String,
 }
 
 impl Rpc {
@@ -44,7 +50,9 @@ impl Rpc {
         amqp_url: &str,
         redis_url: &str,
         namespace: Namespace,
+        key: Key,
     ) -> crate::Result<Rpc> {
+        let user = broker_user(amqp_url)?;
         let redis = support::redis::connect_async(redis_url).await?;
         let connection = support::amqp::connect(amqp_url).await?;
         let publisher = connection.create_channel().await?;
@@ -75,6 +83,8 @@ impl Rpc {
             publisher,
             store: Store::new(redis, namespace.clone()),
             namespace,
+            key,
+            user,
         })
     }
 
@@ -150,11 +160,14 @@ impl Rpc {
     ///
     /// - `BasicPublishOptions { mandatory: true, .. }`: a message that
     ///   matches no binding comes back instead of vanishing;
-    /// - properties (`BasicProperties::default().with_...`):
-    ///   `correlation_id` = [`crate::protocol::correlation_id`]`(id, host)`,
-    ///   `reply_to` = `self.namespace.replies_queue()`, the content type
-    ///   [`crate::protocol::CONTENT_TYPE`], and `expiration` = `queue_wait`
-    ///   in milliseconds, as a string: how long it may wait for a busy agent.
+    /// - properties: [`crate::protocol::signed_properties`]`(&self.key,
+    ///   Direction::Request, &self.user, &correlation_id, &body)` (the
+    ///   content type, the `correlation_id`, here
+    ///   [`crate::protocol::correlation_id`]`(id, host)`, the broker user,
+    ///   and the signature agents check), then `.with_reply_to(...)` =
+    ///   `self.namespace.replies_queue()`, and `.with_expiration(...)` =
+    ///   `queue_wait` in milliseconds, as a string: how long it may wait for
+    ///   a busy agent.
     ///
     /// `basic_publish` returns a confirmation to await. Publish to every host
     /// first, then await them all (one round trip, not one per host). A
@@ -169,7 +182,8 @@ impl Rpc {
         hosts: &[HostName],
         queue_wait: Duration,
     ) -> crate::Result<Vec<HostName>> {
-        let _ = (&self.publisher, id, request, hosts, queue_wait);
+        let _ = (&self.publisher, &self.key, &self.user);
+        let _ = (id, request, hosts, queue_wait);
         todo!(
             "Rpc::send: one mandatory message per host with reply_to and correlation_id; which came back?"
         )
@@ -181,11 +195,16 @@ impl Rpc {
     /// 1. On a channel of its own (`self.connection.create_channel()`),
     ///    take messages from `self.namespace.replies_queue()` one by one
     ///    with `basic_get` until it returns `None` (the queue is empty).
-    /// 2. The message's `correlation_id` property names the task and host:
+    /// 2. Drop (acknowledge, do not store) a reply that fails
+    ///    [`crate::protocol::check_signed`]`(&self.key, Direction::Reply,
+    ///    &self.user, &delivery.properties, &delivery.data)`: anyone on the
+    ///    broker can put a message in the reply queue, only an agent with
+    ///    the key can sign it. The check returns the correlation id.
+    /// 3. The message's `correlation_id` property names the task and host:
     ///    [`crate::protocol::parse_correlation_id`]. The body is a JSON
     ///    [`crate::protocol::Reply`]. A message that is not one of ours is
     ///    acknowledged and dropped.
-    /// 3. `self.store.save(task, &host, &Answer::Replied { reply,
+    /// 4. `self.store.save(task, &host, &Answer::Replied { reply,
     ///    received_ms: crate::now_ms() })`, and acknowledge the message only
     ///    *after* it is stored: if Redis fails, the answer stays in the
     ///    queue for the next `rpc`. Saving twice is harmless (the first

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use lesson_26_rpc_commands::auth::Key;
 use lesson_26_rpc_commands::client::{Client, Collected, Timing};
 use lesson_26_rpc_commands::names::{HostName, Namespace};
 use lesson_26_rpc_commands::protocol::Outcome;
@@ -75,9 +76,13 @@ impl Drop for AgentProcess {
 fn start_agent(
     args: &Args,
     namespace: &Namespace,
+    key: &str,
     host: &HostName,
 ) -> Result<AgentProcess, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent"))
+        // The bench's own key: requests are signed with it (lesson 26's auth).
+        .env("RPC_KEY", key)
+        .env_remove("RPC_KEY_FILE")
         .args(["--amqp-url", &args.amqp.amqp_url])
         .args(["--namespace", namespace.as_str(), "--host", host.as_str()])
         .stdin(Stdio::null())
@@ -183,10 +188,12 @@ fn fail(message: String) -> ExitCode {
 async fn bench(args: &Args) -> lesson_26_rpc_commands::Result<()> {
     let namespace =
         Namespace::new(&format!("bench-{}", std::process::id())).map_err(anyhow::Error::msg)?;
+    let key = Key::generate()?;
     let client = Client::connect(
         &args.amqp.amqp_url,
         &args.redis.redis_url,
         namespace.clone(),
+        Key::new(&key, "the bench")?,
     )
     .await?;
     client.ensure_collector().await?;
@@ -195,7 +202,7 @@ async fn bench(args: &Args) -> lesson_26_rpc_commands::Result<()> {
         .collect::<Result<_, _>>()?;
     let mut agents = Vec::new();
     for host in &hosts {
-        agents.push(start_agent(args, &namespace, host).map_err(anyhow::Error::msg)?);
+        agents.push(start_agent(args, &namespace, &key, host).map_err(anyhow::Error::msg)?);
     }
     println!(
         "rpc bench: {} agents, {} tasks of `echo` per phase, each task to every agent (namespace {namespace})",

@@ -13,6 +13,16 @@
 //! publishes with the *mandatory* flag and gets it back at once. A second
 //! agent with the same name is refused by RabbitMQ (the queue is locked).
 //!
+//! ## Only signed commands, only answered at home
+//!
+//! Before anything else, a command must be small ([`MAX_REQUEST_BYTES`]),
+//! published by the namespace's broker user, signed with the namespace's
+//! key, and ask for its answer in the namespace's own reply queue (see
+//! [`crate::auth`]). One that is not is dropped, counted and logged, and
+//! **not answered**: an answer would carry the sender's correlation id to
+//! the sender's `reply_to`, and so could be made to look like the answer to
+//! somebody else's task.
+//!
 //! ## At most once
 //!
 //! A command may have side effects, so running it twice is worse than not
@@ -29,6 +39,7 @@
 //!   their `expiration` still applies, instead of in this process.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -39,12 +50,15 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, Consumer, ErrorKind};
+use tokio::sync::Mutex;
 
 use crate::allow::Policy;
+use crate::auth::{Direction, Key};
 use crate::exec::{self, Limits};
 use crate::names::{HostName, Namespace};
 use crate::protocol::{
-    CONTENT_TYPE, Outcome, Output, Reply, Request, declare_exchange, parse_correlation_id,
+    MAX_REPLY_BYTES, MAX_REQUEST_BYTES, Outcome, Output, Rejected, Reply, Request, check_signed,
+    declare_exchange, parse_correlation_id, signed_properties,
 };
 
 /// How an agent is set up: who it is and what it may do.
@@ -62,18 +76,36 @@ pub struct Config {
     pub max_timeout: Duration,
     /// How many bytes of stdout and of stderr it sends back.
     pub max_output: usize,
+    /// The namespace's secret: requests must be signed with it, and
+    /// replies are.
+    pub key: Key,
+    /// The broker user this agent logs in as: its replies carry it as
+    /// `user_id`, and requests must carry it too.
+    pub user: String,
 }
 
 /// A connected agent, ready to serve.
 pub struct Agent {
-    /// Shared with every command's task.
-    config: Arc<Config>,
-    /// For answers and acks; lapin channels are cheap to clone.
-    channel: Channel,
+    /// What every command's task needs.
+    shared: Arc<Shared>,
     /// The stream of commands from this agent's queue.
     consumer: Consumer,
     /// The queue's name, for the banner.
     queue: String,
+}
+
+/// The part of an agent that every command's task uses.
+struct Shared {
+    /// Who this agent is and what it may do.
+    config: Config,
+    /// To open a new channel for replies when one has failed.
+    connection: Arc<Connection>,
+    /// The channel replies go out on: a channel of its own, so that a
+    /// publish the broker refuses (which closes the channel it was sent on)
+    /// never stops the commands from coming. Reopened when it is closed.
+    replies: Mutex<Option<Channel>>,
+    /// How many messages were dropped for failing a check.
+    dropped: AtomicU64,
 }
 
 impl Agent {
@@ -81,7 +113,7 @@ impl Agent {
     /// Declares the exchange and this agent's queue, binds the queue to its
     /// host name, and starts consuming. When this returns, commands for
     /// `config.host` reach this agent.
-    pub async fn start(connection: &Connection, config: Config) -> crate::Result<Agent> {
+    pub async fn start(connection: Arc<Connection>, config: Config) -> crate::Result<Agent> {
         let channel = connection.create_channel().await?;
         // At most `parallel` unacknowledged commands: see the module docs.
         channel
@@ -121,8 +153,12 @@ impl Agent {
             )
             .await?;
         Ok(Agent {
-            config: Arc::new(config),
-            channel,
+            shared: Arc::new(Shared {
+                config,
+                connection,
+                replies: Mutex::new(None),
+                dropped: AtomicU64::new(0),
+            }),
             consumer,
             queue,
         })
@@ -137,14 +173,14 @@ impl Agent {
     // ANCHOR: serve
     /// Handles commands until the connection ends. Each command runs in a
     /// task of its own; the prefetch count bounds how many run at once.
+    /// One command that cannot be answered is logged, never the end.
     pub async fn serve(mut self) -> crate::Result<()> {
         while let Some(delivery) = self.consumer.next().await {
             let delivery = delivery.context("lost the connection to RabbitMQ")?;
-            let channel = self.channel.clone();
-            let config = Arc::clone(&self.config);
+            let shared = Arc::clone(&self.shared);
             tokio::spawn(async move {
-                if let Err(error) = handle(&channel, &config, delivery).await {
-                    tracing::error!("[{}] could not answer: {error:#}", config.host);
+                if let Err(error) = shared.handle(delivery).await {
+                    tracing::error!("[{}] could not answer: {error:#}", shared.config.host);
                 }
             });
         }
@@ -153,57 +189,115 @@ impl Agent {
     // ANCHOR_END: serve
 }
 
-// ANCHOR: handle
-/// One command: decide, run, answer, then acknowledge.
-async fn handle(
-    channel: &Channel,
-    config: &Config,
-    delivery: lapin::message::Delivery,
-) -> crate::Result<()> {
-    let properties = &delivery.properties;
-    let correlation = properties
-        .correlation_id()
-        .as_ref()
-        .map(|id| id.to_string());
-    let label = match correlation.as_deref().and_then(parse_correlation_id) {
-        Some((task, _host)) => format!("task {task}"),
-        None => "a message".to_string(),
-    };
-    let reply = answer(config, &delivery, &label).await;
-
-    match properties.reply_to() {
-        Some(reply_to) => {
-            let mut reply_properties =
-                BasicProperties::default().with_content_type(CONTENT_TYPE.into());
-            if let Some(id) = correlation {
-                reply_properties = reply_properties.with_correlation_id(id.into());
+impl Shared {
+    // ANCHOR: handle
+    /// One command: check, decide, run, answer, then acknowledge.
+    async fn handle(&self, delivery: lapin::message::Delivery) -> crate::Result<()> {
+        let config = &self.config;
+        match admit(&config.key, &config.user, &config.namespace, &delivery) {
+            Err(rejected) => {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                println!(
+                    "[{}] dropped a message: {rejected} ({dropped} dropped so far)",
+                    config.host
+                );
             }
-            // The default exchange ("") routes by queue name: straight to reply_to.
-            channel
-                .basic_publish(
-                    "".into(),
-                    reply_to.clone(),
-                    BasicPublishOptions::default(),
-                    &serde_json::to_vec(&reply)?,
-                    reply_properties,
-                )
-                .await?;
+            Ok(correlation_id) => {
+                let label = match parse_correlation_id(&correlation_id) {
+                    Some((task, _host)) => format!("task {task}"),
+                    None => "a message".to_string(),
+                };
+                let reply = answer(config, &delivery, &label).await;
+                // Capped: whatever was asked or printed, the reply fits.
+                let body = reply.to_body(MAX_REPLY_BYTES);
+                let properties = signed_properties(
+                    &config.key,
+                    Direction::Reply,
+                    &config.user,
+                    &correlation_id,
+                    &body,
+                );
+                if let Err(error) = self.publish_reply(&body, properties).await {
+                    // Logged, not fatal: the next command gets a fresh channel.
+                    println!(
+                        "[{}] {label}: could not send the answer: {error:#}",
+                        config.host
+                    );
+                }
+            }
         }
-        None => tracing::warn!(
-            "[{}] {label} has no reply_to: nobody to answer",
-            config.host
-        ),
+        // Acknowledged in every case: an unacknowledged message would hold
+        // one of the agent's `--parallel` slots forever.
+        delivery.ack(BasicAckOptions::default()).await?;
+        Ok(())
     }
-    delivery.ack(BasicAckOptions::default()).await?;
-    Ok(())
+    // ANCHOR_END: handle
+
+    /// Publishes a reply to the namespace's reply queue (through the default
+    /// exchange, which routes by queue name), on the reply channel, opening
+    /// a new one if the last was closed.
+    async fn publish_reply(&self, body: &[u8], properties: BasicProperties) -> crate::Result<()> {
+        let channel = {
+            let mut slot = self.replies.lock().await;
+            match slot.as_ref() {
+                Some(channel) if channel.status().connected() => channel.clone(),
+                _ => {
+                    let fresh = self.connection.create_channel().await?;
+                    *slot = Some(fresh.clone());
+                    fresh
+                }
+            }
+        };
+        channel
+            .basic_publish(
+                "".into(),
+                self.config.namespace.replies_queue().into(),
+                BasicPublishOptions::default(),
+                body,
+                properties,
+            )
+            .await?;
+        Ok(())
+    }
 }
+
+// ANCHOR: admit
+/// The checks a message passes before anything in it is read: its size, who
+/// published it, its signature, and where its answer would go. Returns its
+/// correlation id. `key`, `user` and `namespace` are the agent's own.
+pub fn admit(
+    key: &Key,
+    user: &str,
+    namespace: &Namespace,
+    delivery: &lapin::message::Delivery,
+) -> Result<String, Rejected> {
+    let bytes = delivery.data.len();
+    if bytes > MAX_REQUEST_BYTES {
+        return Err(Rejected::TooLarge {
+            bytes,
+            limit: MAX_REQUEST_BYTES,
+        });
+    }
+    let properties = &delivery.properties;
+    let correlation_id = check_signed(key, Direction::Request, user, properties, &delivery.data)?;
+    let reply_to = properties.reply_to().as_ref().map(|q| q.to_string());
+    if reply_to.as_deref() != Some(namespace.replies_queue().as_str()) {
+        return Err(Rejected::ForeignReplyTo { reply_to });
+    }
+    Ok(correlation_id)
+}
+// ANCHOR_END: admit
 
 /// The reply to one delivery: refused, or the result of running it.
 async fn answer(config: &Config, delivery: &lapin::message::Delivery, label: &str) -> Reply {
     let started_ms = crate::now_ms();
     let host = &config.host;
     let refuse = |reason: String| {
-        println!("[{host}] {label}: refused: {reason}");
+        let reason = crate::protocol::clip(&reason, crate::protocol::MAX_REASON_CHARS);
+        println!(
+            "[{host}] {label}: refused: {}",
+            crate::report::visible(&reason)
+        );
         Reply {
             agent: host.to_string(),
             outcome: Outcome::Refused { reason },
@@ -229,7 +323,9 @@ async fn answer(config: &Config, delivery: &lapin::message::Delivery, label: &st
         timeout: Duration::from_millis(request.timeout_ms).min(config.max_timeout),
         max_output: config.max_output,
     };
-    let shown = shell_words::join(&request.argv);
+    // Shown through `visible`: the words come from the sender, and must not
+    // drive the terminal of whoever watches the agent.
+    let shown = crate::report::visible(&shell_words::join(&request.argv));
     println!("[{host}] {label}: running {shown}");
     let ran = exec::run(&request.argv, limits).await;
     println!(
@@ -245,7 +341,6 @@ async fn answer(config: &Config, delivery: &lapin::message::Delivery, label: &st
         duration_ms: ran.duration.as_millis() as u64,
     }
 }
-// ANCHOR_END: handle
 
 /// Turns "the queue is locked" into the sentence a student needs.
 fn explain_declare_error(error: lapin::Error, config: &Config, queue: &str) -> anyhow::Error {

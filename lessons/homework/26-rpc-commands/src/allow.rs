@@ -18,15 +18,18 @@ use std::path::Path;
 use anyhow::Context;
 
 // ANCHOR: default
-/// The rules an agent uses when it is given none: commands that only read.
-/// A `*` stands only after programs that cannot change anything whatever
-/// their arguments.
+/// The rules an agent uses when it is given none: commands that only read,
+/// and end by themselves. A `*` stands only after programs that can neither
+/// change anything nor run forever, whatever their arguments: `free -s 1`
+/// prints every second until killed, so `free` gets its few forms one by one.
 pub const DEFAULT_RULES: &[&str] = &[
     "cat /etc/os-release",
     "date",
     "df *",
     "echo *",
-    "free *",
+    "free",
+    "free -h",
+    "free -m",
     "hostname",
     "id *",
     "uname *",
@@ -213,6 +216,9 @@ mod tests {
             "date -s 2000-01-01",
             "hostname evil",
             "sh -c uptime",
+            "free -s 1",
+            "free -h -s 1",
+            "free -c 1000000 -s 1",
         ] {
             assert!(policy.check(&argv(refused)).is_err(), "{refused}");
         }

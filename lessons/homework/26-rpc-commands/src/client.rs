@@ -13,6 +13,11 @@
 //! next. Storing the same answer twice is harmless ([`Store::save`] keeps
 //! the first), which is what makes at-least-once safe here, and why the
 //! commands themselves are not treated that way (see [`crate::agent`]).
+//!
+//! Only replies that pass the checks of [`crate::auth`] are stored: one
+//! that is too large, unsigned, signed with another key or published by
+//! another broker user is dropped, and counted in Redis, where `check_task`
+//! reports the count.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,12 +30,14 @@ use lapin::options::{
     ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, Consumer};
+use lapin::{Channel, Confirmation, Connection, Consumer};
 use tokio::sync::{Mutex, OnceCell, broadcast};
 
+use crate::auth::{Direction, Key, broker_user};
 use crate::names::{HostName, Namespace};
 use crate::protocol::{
-    CONTENT_TYPE, Reply, Request, correlation_id, declare_exchange, parse_correlation_id,
+    MAX_REPLY_BYTES, MAX_REQUEST_BYTES, Rejected, Reply, Request, check_signed, correlation_id,
+    declare_exchange, parse_correlation_id, signed_properties,
 };
 use crate::store::{Answer, KEEP_FOR, Saved, Store, Task, TaskMeta};
 
@@ -95,6 +102,8 @@ pub struct Client {
     store: Store,
     /// Which exchange, queues and keys are ours.
     namespace: Namespace,
+    /// What requests are signed with, and replies checked against.
+    trust: Trust,
     /// Every answer stored by this process, for whoever waits.
     collected: broadcast::Sender<Collected>,
     /// The background consumer of the reply queue, once started.
@@ -104,15 +113,28 @@ pub struct Client {
     closing: Arc<AtomicBool>,
 }
 
+/// What a reply must show to be believed: a signature made with the
+/// namespace's key, and the namespace's broker user as its publisher.
+#[derive(Debug, Clone)]
+struct Trust {
+    /// The namespace's secret.
+    key: Key,
+    /// The broker user of this namespace: ours, from the AMQP URL.
+    user: String,
+}
+
 impl Client {
     // ANCHOR: connect
     /// Connects to Redis and RabbitMQ, and declares what `rpc` needs: the
     /// commands exchange (as agents do) and the namespace's reply queue.
+    /// `key` signs the requests and checks the replies.
     pub async fn connect(
         amqp_url: &str,
         redis_url: &str,
         namespace: Namespace,
+        key: Key,
     ) -> crate::Result<Client> {
+        let user = broker_user(amqp_url)?;
         let redis = support::redis::connect_async(redis_url).await?;
         let connection = support::amqp::connect(amqp_url).await?;
         let publisher = connection.create_channel().await?;
@@ -146,6 +168,7 @@ impl Client {
             publish_turn: Mutex::new(()),
             store: Store::new(redis, namespace.clone()),
             namespace,
+            trust: Trust { key, user },
             collected: broadcast::channel(4096).0,
             collector: OnceCell::new(),
             closing: Arc::new(AtomicBool::new(false)),
@@ -198,11 +221,16 @@ impl Client {
         };
         let id = self.store.create(&meta).await?;
 
-        // 2. One message per host, routed by host name, mandatory.
+        // 2. One message per host, routed by host name, mandatory, signed.
         let body = serde_json::to_vec(&Request {
             argv,
             timeout_ms: meta.timeout_ms,
         })?;
+        anyhow::ensure!(
+            body.len() <= MAX_REQUEST_BYTES,
+            "task {id} not sent: the command is {} bytes, and agents take at most {MAX_REQUEST_BYTES}",
+            body.len()
+        );
         let returned = {
             // The broker returns an unroutable message before confirming it,
             // and lapin hands it to whichever confirmation it resolves next,
@@ -212,11 +240,15 @@ impl Client {
             let _turn = self.publish_turn.lock().await;
             let mut confirms = Vec::with_capacity(unique.len());
             for host in &unique {
-                let properties = BasicProperties::default()
-                    .with_content_type(CONTENT_TYPE.into())
-                    .with_correlation_id(correlation_id(id, host).into())
-                    .with_reply_to(self.namespace.replies_queue().into())
-                    .with_expiration(timing.queue_wait.as_millis().to_string().into());
+                let properties = signed_properties(
+                    &self.trust.key,
+                    Direction::Request,
+                    &self.trust.user,
+                    &correlation_id(id, host),
+                    &body,
+                )
+                .with_reply_to(self.namespace.replies_queue().into())
+                .with_expiration(timing.queue_wait.as_millis().to_string().into());
                 let mandatory = BasicPublishOptions {
                     mandatory: true,
                     ..BasicPublishOptions::default()
@@ -292,8 +324,11 @@ impl Client {
                     .context("consuming the reply queue")?;
                 let store = self.store.clone();
                 let collected = self.collected.clone();
+                let trust = self.trust.clone();
                 let closing = Arc::clone(&self.closing);
-                anyhow::Ok(tokio::spawn(collect(consumer, store, collected, closing)))
+                anyhow::Ok(tokio::spawn(collect(
+                    consumer, store, collected, trust, closing,
+                )))
             })
             .await?;
         Ok(())
@@ -317,7 +352,7 @@ impl Client {
             .context("reading the reply queue")?
         {
             let delivery = &message.delivery;
-            if accept(&self.store, &self.collected, delivery)
+            if accept(&self.store, &self.collected, &self.trust, delivery)
                 .await?
                 .is_some()
             {
@@ -399,6 +434,7 @@ async fn collect(
     mut consumer: Consumer,
     store: Store,
     collected: broadcast::Sender<Collected>,
+    trust: Trust,
     closing: Arc<AtomicBool>,
 ) {
     while let Some(delivery) = consumer.next().await {
@@ -410,7 +446,7 @@ async fn collect(
                 return;
             }
         };
-        match accept(&store, &collected, &delivery).await {
+        match accept(&store, &collected, &trust, &delivery).await {
             Ok(_) => {
                 if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
                     eprintln!("error: could not acknowledge a reply: {error}");
@@ -429,19 +465,43 @@ async fn collect(
     }
 }
 
-/// Stores one reply. `Ok(None)` for a message that is not a reply to one of
-/// our tasks: it is logged and dropped. `Err` only when Redis fails.
+/// Stores one reply, if it passes the checks. `Ok(None)` for a message
+/// that is not a believable reply to one of our tasks: it is dropped, and
+/// if it failed a check, counted. `Err` only when Redis fails.
 async fn accept(
     store: &Store,
     collected: &broadcast::Sender<Collected>,
+    trust: &Trust,
     delivery: &lapin::message::Delivery,
 ) -> crate::Result<Option<Collected>> {
-    let id = delivery
-        .properties
-        .correlation_id()
-        .as_ref()
-        .map(|id| id.as_str());
-    let Some((task, host)) = id.and_then(parse_correlation_id) else {
+    // Checked before a byte of the body is parsed.
+    let bytes = delivery.data.len();
+    let checked = if bytes > MAX_REPLY_BYTES {
+        Err(Rejected::TooLarge {
+            bytes,
+            limit: MAX_REPLY_BYTES,
+        })
+    } else {
+        check_signed(
+            &trust.key,
+            Direction::Reply,
+            &trust.user,
+            &delivery.properties,
+            &delivery.data,
+        )
+    };
+    let id = match checked {
+        Ok(id) => id,
+        Err(rejected) => {
+            let total = store.count_dropped().await?;
+            eprintln!(
+                "warning: dropped a reply that failed the check: {rejected} \
+                 ({total} dropped in this namespace)"
+            );
+            return Ok(None);
+        }
+    };
+    let Some((task, host)) = parse_correlation_id(&id) else {
         tracing::warn!("dropped a reply with correlation id {id:?}: not one of ours");
         return Ok(None);
     };

@@ -302,12 +302,15 @@ mod tests {
             ..LIMITS
         };
         let started = Instant::now();
+        let seconds = unique_sleep();
         // The shell starts a background sleep and a foreground one; both
         // hold the pipes. Only killing the group ends them both.
-        let ran = run(&argv("sh -c 'echo started; sleep 30 & sleep 30'"), limits).await;
+        let script = format!("echo started; sleep {seconds} & sleep {seconds}");
+        let ran = run(&["sh".into(), "-c".into(), script], limits).await;
         assert_eq!(ran.outcome, Outcome::TimedOut { after_ms: 300 });
         assert_eq!(ran.stdout.text, "started\n");
         assert!(started.elapsed() < Duration::from_secs(5));
+        wait_until_gone(&seconds);
     }
 
     #[tokio::test]
@@ -316,7 +319,46 @@ mod tests {
             timeout: Duration::from_millis(300),
             ..LIMITS
         };
-        let ran = run(&argv("sh -c 'sleep 30 & exit 4'"), limits).await;
+        let seconds = unique_sleep();
+        let script = format!("sleep {seconds} & exit 4");
+        let ran = run(&["sh".into(), "-c".into(), script], limits).await;
         assert_eq!(ran.outcome, Outcome::Exited { code: 4 });
+        // The leftover itself: killed, not merely forgotten.
+        wait_until_gone(&seconds);
+    }
+
+    /// A `sleep` argument no other process uses: `800.<pid><n>`.
+    fn unique_sleep() -> String {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("800.{}{n:03}", std::process::id())
+    }
+
+    /// Polls /proc (bounded) until no `sleep SECONDS` process is left.
+    /// A zombie (dead, not yet reaped by its parent) counts as gone.
+    fn wait_until_gone(seconds: &str) {
+        let wanted = format!("sleep\0{seconds}\0").into_bytes();
+        let alive = || {
+            std::fs::read_dir("/proc")
+                .expect("read /proc")
+                .flatten()
+                .filter(|entry| {
+                    std::fs::read(entry.path().join("cmdline")).ok() == Some(wanted.clone())
+                })
+                .any(|entry| {
+                    std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+                        stat.rsplit_once(')')
+                            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+                    })
+                })
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while alive() {
+            assert!(
+                Instant::now() < deadline,
+                "`sleep {seconds}` is still running"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

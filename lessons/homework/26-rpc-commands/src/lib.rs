@@ -32,6 +32,7 @@
 
 pub mod agent;
 pub mod allow;
+pub mod auth;
 pub mod client;
 pub mod cmd;
 pub mod exec;

@@ -48,6 +48,11 @@ impl Namespace {
     pub fn recent_key(&self) -> String {
         format!("{}:recent", self.0)
     }
+
+    /// The Redis counter of replies dropped for failing the checks.
+    pub fn dropped_key(&self) -> String {
+        format!("{}:dropped-replies", self.0)
+    }
 }
 // ANCHOR_END: names
 
@@ -155,5 +160,6 @@ mod tests {
         assert_eq!(ns.task_key(7), "class-a:task:7");
         assert_eq!(ns.next_id_key(), "class-a:next-task-id");
         assert_eq!(ns.recent_key(), "class-a:recent");
+        assert_eq!(ns.dropped_key(), "class-a:dropped-replies");
     }
 }

@@ -1,6 +1,11 @@
 //! How tasks look on screen: what `run`, `check_task` and `tasks` print.
 //!
 //! Plain functions from data to text, so they are tested without brokers.
+//!
+//! Everything a command printed, and everything an agent said, is shown
+//! through [`visible`]: terminal control characters are written out as
+//! `cat -v` does (`^[` for ESC), so that output cannot move the cursor,
+//! retitle the window or hide lines in the user's terminal.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -83,6 +88,48 @@ pub fn outcome_line(outcome: &Outcome, took: Duration) -> String {
     }
 }
 
+// ANCHOR: visible
+/// `text` with every control character written out, as `cat -v` shows them:
+/// ESC is `^[`, DEL is `^?`, the C1 controls (U+0080 to U+009F, which some
+/// terminals obey like ESC sequences) are `M-^[` and so on. Tabs stay. The
+/// Unicode controls that reorder text (right-to-left overrides) are shown
+/// as `<U+202E>`, so a line reads in the order its characters come.
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let code = c as u32;
+        match code {
+            0x09 => out.push('\t'),
+            0x00..=0x1f => {
+                out.push('^');
+                out.push(char::from(b'@' + code as u8));
+            }
+            0x7f => out.push_str("^?"),
+            0x80..=0x9f => {
+                out.push_str("M-^");
+                out.push(char::from(b'@' + (code - 0x80) as u8));
+            }
+            0x202a..=0x202e | 0x2066..=0x2069 => {
+                let _ = write!(out, "<U+{code:04X}>");
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+// ANCHOR_END: visible
+
+/// The note `check_task` adds when replies were dropped for failing the
+/// checks: someone forged them, or an agent has another key.
+pub fn dropped_note(count: u64, namespace: &crate::names::Namespace) -> String {
+    format!(
+        "note: {count} repl{} in namespace `{namespace}` failed the authenticity check and \
+         {} dropped (forged, or signed with another key)",
+        if count == 1 { "y" } else { "ies" },
+        if count == 1 { "was" } else { "were" }
+    )
+}
+
 /// What `run` prints: the task id first, then the hosts nobody serves.
 pub fn submitted(submitted: &Submitted) -> String {
     let mut out = format!("task id: {}\n", submitted.id);
@@ -99,7 +146,7 @@ pub fn task(task: &Task, now_ms: u64) -> String {
     let mut out = format!(
         "task {}: {}\nsent {} to {} host{}: {}\n",
         task.id,
-        task.meta.command,
+        visible(&task.meta.command),
         age(task.meta.created_ms, now_ms),
         task.answers.len(),
         if task.answers.len() == 1 { "" } else { "s" },
@@ -132,6 +179,7 @@ pub fn task(task: &Task, now_ms: u64) -> String {
                 line
             }
         };
+        let detail = visible(&detail);
         let _ = writeln!(out, "{host:<width$}  {:<9}  {detail}", state.label());
         if let HostState::Replied { reply, .. } = state {
             show_output(&mut out, "stdout", "|", &reply.stdout);
@@ -145,7 +193,7 @@ pub fn task(task: &Task, now_ms: u64) -> String {
 /// (stderr), and a note if it was cut.
 fn show_output(out: &mut String, name: &str, mark: &str, output: &Output) {
     for line in output.text.lines() {
-        let _ = writeln!(out, "  {mark} {line}");
+        let _ = writeln!(out, "  {mark} {}", visible(line));
     }
     if output.truncated {
         let _ = writeln!(
@@ -171,7 +219,7 @@ pub fn task_list(tasks: &[Task], now_ms: u64) -> String {
                 age(task.meta.created_ms, now_ms),
                 task.answers.len().to_string(),
                 summary(&states_of(task, now_ms)),
-                task.meta.command.clone(),
+                visible(&task.meta.command),
             ]
         })
         .collect();
@@ -330,6 +378,22 @@ db-1   pending    deadline in 12 s
             text.contains("[stdout truncated: kept 21 of 48894 bytes]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn escape_sequences_in_output_are_shown_not_obeyed() {
+        let mut t = sample();
+        if let Some(Answer::Replied { reply, .. }) = &mut t.answers[0].1 {
+            // Clear the screen, set the window title, a C1 CSI, a bell.
+            reply.stdout.text = "\x1b[2J\x1b]0;owned\x07\u{9b}31mred\x7f\tok\n".into();
+        }
+        let text = task(&t, 5_000);
+        assert!(
+            text.contains("  | ^[[2J^[]0;owned^GM-^[31mred^?\tok\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b') && !text.contains('\u{9b}'), "{text}");
+        assert_eq!(visible("abc \u{202e}cba 武"), "abc <U+202E>cba 武");
     }
 
     #[test]

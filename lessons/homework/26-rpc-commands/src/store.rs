@@ -10,6 +10,7 @@
 //!                                   host:web-1 → pending | {"kind":"replied",...}
 //!                                   host:db-9  → {"kind":"no_agent"}
 //! NS:recent                list     42, 41, 40, ... (newest first, for `tasks`)
+//! NS:dropped-replies       string   INCR for each reply that failed the checks
 //! ```
 //!
 //! Everything expires [`KEEP_FOR`] after it was last written. The counter is
@@ -211,6 +212,33 @@ impl Store {
             })
             .collect();
         Ok(Some(Task { id, meta, answers }))
+    }
+
+    /// Counts one more reply dropped for failing the checks, and returns
+    /// the count so far.
+    pub async fn count_dropped(&self) -> crate::Result<u64> {
+        let mut redis = self.redis.clone();
+        let key = self.namespace.dropped_key();
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .expire(&key, KEEP_FOR.as_secs() as i64)
+            .ignore()
+            .query_async(&mut redis)
+            .await
+            .context("counting a dropped reply in Redis")?;
+        Ok(count)
+    }
+
+    /// How many replies were dropped for failing the checks (in the last
+    /// [`KEEP_FOR`]).
+    pub async fn dropped(&self) -> crate::Result<u64> {
+        let mut redis = self.redis.clone();
+        let count: Option<u64> = redis
+            .get(self.namespace.dropped_key())
+            .await
+            .context("reading the count of dropped replies from Redis")?;
+        Ok(count.unwrap_or(0))
     }
 
     /// The `count` most recent tasks that still exist, newest first.

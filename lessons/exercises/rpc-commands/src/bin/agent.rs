@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use exercise_26_rpc_commands::agent::{Agent, Config};
 use exercise_26_rpc_commands::allow::Policy;
+use exercise_26_rpc_commands::auth::{Key, KeyArg, broker_user};
 use exercise_26_rpc_commands::names::{HostName, NamespaceArg, parse_host};
 use lesson_26_rpc_commands::{AmqpUrl, init_tracing};
 
@@ -29,6 +30,8 @@ struct Args {
     amqp: AmqpUrl,
     #[command(flatten)]
     namespace: NamespaceArg,
+    #[command(flatten)]
+    key: KeyArg,
     /// Allow a command: a program and its exact arguments, where a final `*`
     /// allows any further ones ('df *'). Repeat it; replaces the default list
     #[arg(long = "allow", value_name = "RULE")]
@@ -40,7 +43,7 @@ struct Args {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     parallel: u16,
     /// The longest a command may run, whatever timeout it asks for
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
     max_timeout: u64,
     /// Bytes of stdout, and of stderr, sent back; the rest is counted and flagged
     #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
@@ -64,6 +67,8 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> exercise_26_rpc_commands::Result<()> {
     let config = Config {
+        key: Key::load(&args.key, &args.namespace.namespace)?,
+        user: broker_user(&args.amqp.amqp_url)?,
         host: args.host,
         namespace: args.namespace.namespace,
         policy: Policy::from_flags(args.allow_any, &args.allow, None)?,

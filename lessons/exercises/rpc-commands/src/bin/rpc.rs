@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use exercise_26_rpc_commands::auth::{Key, KeyArg};
 use exercise_26_rpc_commands::names::{HostName, NamespaceArg, parse_host};
 use exercise_26_rpc_commands::rpc::{Rpc, Timing};
 use lesson_26_rpc_commands::cmd::split_command;
@@ -27,6 +28,8 @@ struct Args {
     redis: RedisUrl,
     #[command(flatten)]
     namespace: NamespaceArg,
+    #[command(flatten)]
+    key: KeyArg,
     #[command(subcommand)]
     verb: Option<Verb>,
 }
@@ -86,10 +89,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> exercise_26_rpc_commands::Result<()> {
+    let key = Key::load(&args.key, &args.namespace.namespace)?;
     let rpc = Rpc::connect(
         &args.amqp.amqp_url,
         &args.redis.redis_url,
         args.namespace.namespace,
+        key,
     )
     .await?;
     let result = match args.verb {

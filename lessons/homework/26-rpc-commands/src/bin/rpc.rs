@@ -10,6 +10,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use lesson_26_rpc_commands::auth::{Key, KeyArg};
 use lesson_26_rpc_commands::client::Client;
 use lesson_26_rpc_commands::cmd::Verb;
 use lesson_26_rpc_commands::names::NamespaceArg;
@@ -26,6 +27,8 @@ struct Args {
     redis: RedisUrl,
     #[command(flatten)]
     namespace: NamespaceArg,
+    #[command(flatten)]
+    key: KeyArg,
     #[command(subcommand)]
     verb: Option<Verb>,
 }
@@ -45,10 +48,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> lesson_26_rpc_commands::Result<()> {
+    let key = Key::load(&args.key, &args.namespace.namespace)?;
     let client = Client::connect(
         &args.amqp.amqp_url,
         &args.redis.redis_url,
         args.namespace.namespace,
+        key,
     )
     .await?;
     let result = match args.verb {

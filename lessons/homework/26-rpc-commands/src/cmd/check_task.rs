@@ -33,6 +33,13 @@ impl CheckTask {
             );
         };
         print!("{}", crate::report::task(&task, crate::now_ms()));
+        let dropped = client.store().dropped().await?;
+        if dropped > 0 {
+            println!(
+                "{}",
+                crate::report::dropped_note(dropped, client.namespace())
+            );
+        }
         Ok(())
     }
     // ANCHOR_END: execute
