@@ -38,12 +38,34 @@ impl fmt::Display for Raised {
             Raised::AlreadyEnough(limits) => write!(
                 f,
                 "open-file limit already {} (hard limit {})",
-                limits.soft, limits.hard
+                Shown(limits.soft),
+                Shown(limits.hard)
             ),
             Raised::Raised { from, to, hard } => write!(
                 f,
-                "open-file limit raised from {from} to {to} (hard limit {hard})"
+                "open-file limit raised from {} to {} (hard limit {})",
+                Shown(*from),
+                Shown(*to),
+                Shown(*hard)
             ),
+        }
+    }
+}
+
+/// The value `getrlimit` reports for "no limit" (`RLIM_INFINITY`).
+// `rlim_t` is a u64 on 64-bit Linux and macOS, but not on every platform.
+#[allow(clippy::unnecessary_cast)]
+pub const UNLIMITED: u64 = libc::RLIM_INFINITY as u64;
+
+/// A limit as a person reads it: a number, or "unlimited".
+struct Shown(u64);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == UNLIMITED {
+            f.write_str("unlimited")
+        } else {
+            write!(f, "{}", self.0)
         }
     }
 }
@@ -139,11 +161,40 @@ mod tests {
     #[test]
     fn asking_past_the_hard_limit_is_a_clear_error() {
         let limits = current().unwrap();
-        if limits.hard >= u64::MAX / 2 {
-            return; // "unlimited": there is nothing to go past.
+        if limits.hard == UNLIMITED {
+            // Nothing to go past here: run this very test again in a child
+            // whose hard limit the shell lowered first, and say so.
+            eprintln!("hard limit unlimited here: checking under `ulimit -n 4096` instead");
+            let exe = std::env::current_exe().unwrap();
+            let output = std::process::Command::new("sh")
+                .args(["-c", "ulimit -n 4096 && exec \"$0\" \"$@\""])
+                .arg(exe)
+                .args([
+                    "--exact",
+                    "fdlimit::tests::asking_past_the_hard_limit_is_a_clear_error",
+                ])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success() && stdout.contains("1 passed"),
+                "{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return;
         }
         let error = raise_to(limits.hard + 1).unwrap_err().to_string();
         assert!(error.contains("hard limit"), "{error}");
         assert_eq!(current().unwrap(), limits);
+    }
+
+    #[test]
+    fn an_unlimited_limit_is_shown_as_unlimited() {
+        let shown = Raised::AlreadyEnough(Limits {
+            soft: 1024,
+            hard: UNLIMITED,
+        })
+        .to_string();
+        assert_eq!(shown, "open-file limit already 1024 (hard limit unlimited)");
     }
 }

@@ -48,6 +48,7 @@ use tempfile::TempDir;
 mod program;
 mod routing;
 pub use program::{Finished, PATIENCE, Program, run};
+pub use program::{Timed, run_timed};
 pub use routing::{Probe, ask_queue, queue_length, route};
 
 /// How long a server may take to answer after it is started. RabbitMQ needs

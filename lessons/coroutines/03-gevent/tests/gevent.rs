@@ -3,6 +3,9 @@
 //! generous because CI machines are shared and slow.
 
 use std::process::Command;
+use std::time::Duration;
+
+use support::testkit::run_timed;
 
 fn run(bin: &str, args: &[&str]) -> String {
     let output = Command::new(bin)
@@ -27,7 +30,13 @@ fn messages(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn spawn_interleaves_exactly_as_gevent_does() {
-    let stdout = run(env!("CARGO_BIN_EXE_spawn"), &["--unit-ms", "60"]);
+    let unit = Duration::from_millis(60);
+    let timed = run_timed(env!("CARGO_BIN_EXE_spawn"), ["--unit-ms", "60"]);
+    assert!(timed.finished.success(), "{timed}");
+    // On the test's clock: nobody wakes before their sleep is over.
+    assert!(timed.arrival("bar: awake again", 0) >= unit, "{timed}");
+    assert!(timed.arrival("foo: awake again", 0) >= unit * 2, "{timed}");
+    let stdout = timed.finished.stdout;
     assert_eq!(
         messages(&stdout),
         [
@@ -102,6 +111,32 @@ fn sequential_adds_the_waits_and_concurrent_overlaps_them() {
             "{stdout}"
         );
     }
+}
+
+/// The same, timed from outside: the test's own clock notes when each line
+/// arrives. The synchronous run cannot end before the waits add up, and
+/// the asynchronous run's lines all come within a fraction of that, so a
+/// program that printed an overlapped timeline for tasks run one by one
+/// would fail here.
+#[test]
+fn the_test_clock_sees_the_waits_add_up_then_overlap() {
+    let (tasks, delay) = (8u32, Duration::from_millis(80));
+    let timed = run_timed(
+        env!("CARGO_BIN_EXE_sync-vs-async"),
+        [
+            "--tasks",
+            &tasks.to_string(),
+            "--delay-ms",
+            &delay.as_millis().to_string(),
+        ],
+    );
+    assert!(timed.finished.success(), "{timed}");
+    // From the start of the process to the end of the synchronous run.
+    let sequential = timed.arrival("all done in", 0);
+    assert!(sequential >= delay * tasks, "{timed}");
+    // From the line announcing the asynchronous run to its end.
+    let concurrent = timed.arrival("all done in", 1) - timed.arrival("Asynchronous", 0);
+    assert!(concurrent < delay * tasks / 2, "{timed}");
 }
 
 #[test]

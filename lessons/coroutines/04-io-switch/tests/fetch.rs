@@ -8,8 +8,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use lesson_04_io_switch::delay_server;
+use support::testkit::run_timed;
 
 /// One delay server for this test binary, in a thread of the test process.
 fn server() -> SocketAddr {
@@ -80,6 +82,27 @@ fn both_runs_complete_and_overlap(bin: &str) {
         "at once overlaps the delays\n{stdout}"
     );
     assert!(stdout.contains("(360000 bytes, 0 failed)"), "{stdout}");
+    the_test_clock_agrees(bin, &urls);
+}
+
+/// The same run, timed from outside: the test's clock notes when each line
+/// arrives. One by one, the last body cannot arrive before the delays add
+/// up; at once, every body arrives within less than their sum after the
+/// run is announced. A client that printed a made-up "at once" timeline
+/// for downloads made one by one would fail here.
+fn the_test_clock_agrees(bin: &str, urls: &[String]) {
+    let timed = run_timed(bin, urls);
+    assert!(timed.finished.success(), "{timed}");
+    let sum: u64 = PAGES.iter().map(|&(ms, _)| ms).sum();
+    let sum = Duration::from_millis(sum);
+    let bodies = timed.arrivals(" bytes from ");
+    assert_eq!(bodies.len(), 2 * PAGES.len(), "{timed}");
+    let (one_by_one, at_once) = bodies.split_at(PAGES.len());
+    // From the start of the process.
+    assert!(one_by_one[PAGES.len() - 1] >= sum, "{timed}");
+    // From the line that announces the concurrent run.
+    let announced = timed.arrival("At once", 0);
+    assert!(at_once[PAGES.len() - 1] - announced < sum, "{timed}");
 }
 
 #[test]

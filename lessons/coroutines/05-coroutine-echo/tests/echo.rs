@@ -1,11 +1,12 @@
 //! The echo server, run for real: a hundred clients at once on one worker
-//! thread, every byte checked; clients that vanish mid-message; the
-//! interactive client; and the clear errors.
+//! thread (threads counted in /proc), every byte checked; clients that
+//! vanish mid-message, their sockets closed by the server; the interactive
+//! client; and the clear errors.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::SockRef;
 
@@ -50,6 +51,38 @@ impl Drop for Server {
     }
 }
 
+/// How many threads the server process has, counted by the kernel.
+fn threads(server: &Server) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
+        .expect("read the server's /proc/PID/task")
+        .count()
+}
+
+/// How many descriptors the server process holds open right now.
+fn open_fds(server: &Server) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+        .expect("read the server's /proc/PID/fd")
+        .count()
+}
+
+/// Polls the server's open descriptors until they are back to `wanted`:
+/// the server has noticed every vanished client and closed its socket.
+fn wait_for_fds(server: &Server, wanted: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = open_fds(server);
+        if now == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server still holds {now} descriptors, {wanted} expected: \
+             it never closed the vanished clients' sockets"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn connect(server: &Server) -> TcpStream {
     let stream = TcpStream::connect(server.addr).expect("connect");
     stream
@@ -88,11 +121,34 @@ fn a_hundred_clients_times_ten_messages_on_one_worker_all_echo_exactly() {
     assert!(stdout.contains("p50") && stdout.contains("p99"), "{stdout}");
 }
 
+/// One worker thread, as the kernel counts them: a hundred connections,
+/// each with its coroutine, add no thread to the server, and each
+/// `--workers` adds exactly one.
+#[test]
+fn a_hundred_connections_add_no_thread_and_each_worker_adds_one() {
+    let server = Server::start("1");
+    let idle = threads(&server);
+    let mut clients: Vec<TcpStream> = (0..100).map(|_| connect(&server)).collect();
+    // One round trip each: every connection has been accepted and its
+    // coroutine is running (parked in a read) while we count.
+    for (i, client) in clients.iter_mut().enumerate() {
+        let message = format!("client {i}");
+        assert_eq!(round_trip(client, message.as_bytes()), message.as_bytes());
+    }
+    assert_eq!(threads(&server), idle, "threads with 100 clients vs idle");
+    drop(clients);
+
+    let two = Server::start("2");
+    assert_eq!(threads(&two), idle + 1, "--workers 2 vs --workers 1");
+}
+
 #[test]
 fn clients_that_vanish_mid_message_leave_the_server_serving() {
     let mut server = Server::start("1");
     let mut survivor = connect(&server);
     assert_eq!(round_trip(&mut survivor, b"before"), b"before");
+    // The descriptors of a server serving only the survivor.
+    let serving_one = open_fds(&server);
 
     // 1. Sends half a message and resets the connection (SO_LINGER 0 makes
     //    close send RST instead of FIN), as a crashed client's kernel does.
@@ -115,6 +171,10 @@ fn clients_that_vanish_mid_message_leave_the_server_serving() {
 
     // 3. Connects and disconnects without a word.
     drop(connect(&server));
+
+    // The server has handled all three: it closed their sockets, which
+    // the kernel shows as its descriptors back to what they were.
+    wait_for_fds(&server, serving_one);
 
     // The server is alive, the old connection still works, new ones too.
     assert!(server.is_running(), "the server died");

@@ -174,3 +174,57 @@ fn assert_clear_error(stderr: &str, what: &str) {
     assert!(stderr.contains(what), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Exercise 3, on a real broker: `set_permissions USER CONFIGURE WRITE
+/// READ`. Both programs declare their queue, which needs *configure*, so a
+/// user with read rights alone ("" "" "^hello") can run neither. With
+/// configure and read on `hello...` queues but no write ("^hello" ""
+/// "^hello"), `receive` works; `send` still says "Sent", but the broker
+/// refused the publish (writing to the default exchange), closing the
+/// channel after `send` had written the message: the queue stays empty.
+/// Without publisher confirms (lesson 11), `send` cannot know.
+#[test]
+fn exercise_3_configure_and_read_let_receive_work_and_send_lose_its_message() {
+    let rabbit = shared_rabbitmq();
+    let queue = unique_name("hello");
+
+    let reader = unique_name("reader");
+    rabbit.ctl(&["add_user", &reader, "pw"]).unwrap();
+    rabbit
+        .ctl(&["set_permissions", "-p", "/", &reader, "", "", "^hello"])
+        .unwrap();
+    let url = rabbit.url_for(&reader, "pw");
+    for program in [SEND, RECEIVE] {
+        let refused = run(program, ["--url", &url, "--queue", &queue]);
+        assert!(!refused.success(), "{refused:?}");
+        assert_clear_error(&refused.stderr, "ACCESS_REFUSED");
+        assert!(refused.stderr.contains("access to queue"), "{refused:?}");
+    }
+
+    let consumer = unique_name("consumer");
+    rabbit.ctl(&["add_user", &consumer, "pw"]).unwrap();
+    rabbit
+        .ctl(&[
+            "set_permissions",
+            "-p",
+            "/",
+            &consumer,
+            "^hello",
+            "",
+            "^hello",
+        ])
+        .unwrap();
+    let url = rabbit.url_for(&consumer, "pw");
+    let mut receiver = Program::start(RECEIVE, ["--url", &url, "--queue", &queue]);
+    receiver.expect_line("Waiting for messages");
+    receiver.kill(); // the queue stays, with nobody consuming it
+
+    let sent = run(SEND, ["--url", &url, "--queue", &queue]);
+    assert!(sent.success(), "{sent:?}");
+    assert_eq!(sent.stdout, " [x] Sent \"Hello World!\"\n");
+    assert_eq!(queue_length(&rabbit.url(), &queue), Some(0), "refused");
+    // The same send by a user who may write does land in the queue.
+    let sent = run(SEND, ["--url", &rabbit.url(), "--queue", &queue]);
+    assert!(sent.success(), "{sent:?}");
+    assert_eq!(queue_length(&rabbit.url(), &queue), Some(1));
+}

@@ -288,3 +288,50 @@ fn confirm_means_the_broker_has_the_task() {
     );
     assert_eq!(queue_length(&rabbit.url(), &queue), Some(1));
 }
+
+/// Confirms tell a stored task from a refused one. A policy makes the queue
+/// refuse every message (at most 0 messages, and `reject-publish` when
+/// full): with `--confirm` the broker's nack is reported and the program
+/// fails; without it, the program cannot know and says "Sent". Neither
+/// task is in the queue.
+#[test]
+fn confirm_reports_a_task_the_broker_refused() {
+    let rabbit = shared_rabbitmq();
+    let queue = unique_name("full_queue");
+    // A policy, not queue arguments: new-task declares the queue without
+    // arguments, and a redeclare with other arguments would be refused.
+    rabbit
+        .ctl(&[
+            "set_policy",
+            &queue,
+            &format!("^{queue}$"),
+            r#"{"max-length":0,"overflow":"reject-publish"}"#,
+            "--apply-to",
+            "queues",
+        ])
+        .unwrap();
+    let url = rabbit.url();
+    let confirmed = run(
+        NEW_TASK,
+        ["--url", &url, "--queue", &queue, "--confirm", "refused."],
+    );
+    assert!(!confirmed.success(), "{confirmed:?}");
+    assert!(
+        confirmed
+            .stderr
+            .contains("the broker refused the message (nack)"),
+        "{confirmed:?}"
+    );
+    assert!(!confirmed.stdout.contains("Sent"), "{confirmed:?}");
+
+    let unconfirmed = run(NEW_TASK, ["--url", &url, "--queue", &queue, "lost."]);
+    assert!(unconfirmed.success(), "{unconfirmed:?}");
+    assert_eq!(unconfirmed.stdout, " [x] Sent \"lost.\"\n");
+
+    assert_eq!(
+        queue_length(&url, &queue),
+        Some(0),
+        "the broker kept nothing"
+    );
+    rabbit.ctl(&["clear_policy", &queue]).unwrap();
+}

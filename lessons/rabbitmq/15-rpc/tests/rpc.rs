@@ -65,13 +65,14 @@ async fn concurrent_calls_from_one_client_each_get_their_own_answer() {
 }
 
 /// Two servers share the requests (prefetch 1); two client programs run at
-/// the same time with many calls each: every answer is right.
+/// the same time with many calls each: every answer is right, and both
+/// servers answered some.
 #[test]
 fn several_servers_and_clients_at_once() {
     let rabbit = shared_rabbitmq();
     let url = rabbit.url();
     let queue = unique_name("rpc_queue");
-    let _servers = [server(&url, &queue), server(&url, &queue)];
+    let servers = [server(&url, &queue), server(&url, &queue)];
     let numbers: Vec<String> = (0..40).map(|n| n.to_string()).collect();
     let client = || {
         let mut args = vec![
@@ -96,6 +97,25 @@ fn several_servers_and_clients_at_once() {
             );
         }
     }
+    // The requests were shared: each server printed a line for every
+    // request it answered, and both answered some of the 80.
+    let mut servers = servers;
+    let mut served = [0usize; 2];
+    let deadline = std::time::Instant::now() + support::testkit::PATIENCE;
+    while served.iter().sum::<usize>() < 80 && std::time::Instant::now() < deadline {
+        for (count, server) in served.iter_mut().zip(&mut servers) {
+            while let Some(line) = server.next_line(Duration::from_millis(50)) {
+                if line.starts_with(" [.] fib(") {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(served.iter().sum::<usize>(), 80, "{served:?}");
+    assert!(
+        served.iter().all(|&n| n > 0),
+        "one server did it all: {served:?}"
+    );
 }
 
 /// Requests without a Fibonacci number get an error reply, never a crash:

@@ -99,7 +99,9 @@ pub struct Run {
     /// The counter as the server has it afterwards.
     pub counter: i64,
     /// How many connections the server had open for this run (counted by
-    /// name in `CLIENT LIST`), or opened in all (without a pool).
+    /// name in `CLIENT LIST`), or accepted in all during it (without a
+    /// pool: `INFO stats`). Measured by the server, never worked out from
+    /// the number of workers.
     pub connections: usize,
     /// Wall-clock time of the whole run.
     pub elapsed: Duration,
@@ -136,7 +138,18 @@ impl fmt::Display for Run {
 /// No pool: every INCR opens a connection of its own, and closes it. Each
 /// one costs a TCP handshake and a Redis handshake before the INCR can go
 /// out: this is what a pool saves.
-pub fn without_pool(client: &Client, key: &str, workers: usize, incrs: usize) -> RedisResult<Run> {
+///
+/// The connections are counted by the server, not by us: `INFO stats`
+/// has `total_connections_received`, the number of connections it ever
+/// accepted, read before and after the run. (On a server that others use
+/// at the same time, their connections count too.)
+pub fn without_pool(
+    client: &Client,
+    observer: &mut redis::Connection,
+    key: &str,
+    (workers, incrs): (usize, usize),
+) -> RedisResult<Run> {
+    let accepted_before = connections_accepted(observer)?;
     let started = Instant::now();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -153,14 +166,30 @@ pub fn without_pool(client: &Client, key: &str, workers: usize, incrs: usize) ->
         join_all(handles)
     })?;
     let elapsed = started.elapsed();
+    let accepted_after = connections_accepted(observer)?;
     Ok(Run {
         how: "no pool, a new connection for every INCR (threads)".into(),
         workers,
         incrs_each: incrs,
-        counter: client.get_connection()?.get(key)?,
-        connections: workers * incrs,
+        counter: observer.get(key)?,
+        connections: (accepted_after - accepted_before) as usize,
         elapsed,
     })
+}
+
+/// How many connections the server has accepted since it started
+/// (`total_connections_received` in `INFO stats`).
+pub fn connections_accepted(observer: &mut redis::Connection) -> RedisResult<u64> {
+    let info: String = redis::cmd("INFO").arg("stats").query(observer)?;
+    info_field(&info, "total_connections_received")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            (
+                ErrorKind::Parse,
+                "INFO stats has no total_connections_received",
+            )
+                .into()
+        })
 }
 // ANCHOR_END: without_pool
 

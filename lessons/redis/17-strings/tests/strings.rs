@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use redis::Value;
-use support::redis::Transcript;
+use support::redis::{KeySpace, Transcript};
 use support::testkit::{assert_exchanges, redis_tour, shared_redis, unique_name};
 
 use lesson_17_strings as lesson;
@@ -300,4 +300,30 @@ fn a_prefix_in_use_is_refused_and_left_alone() {
     let kept: String = redis::Commands::get(&mut con, format!("{prefix}:name")).unwrap();
     assert_eq!(kept, "keep me");
     let _: usize = redis::Commands::del(&mut con, format!("{prefix}:name")).unwrap();
+}
+
+/// Two places where the notes' own description is wrong, checked against
+/// the server. GETRANGE: on "武沛齐" the notes say bytes 0-3 are "武", but
+/// each of these characters is 3 bytes in UTF-8: bytes 0-2 are "武", and
+/// 0-3 are "武" and the first byte of "沛". DECR: the notes say a missing
+/// key is created as `amount`; it counts as 0, so it becomes `-amount`.
+#[test]
+fn where_the_notes_are_wrong_getrange_0_3_and_decr_on_a_missing_key() {
+    let server = shared_redis();
+    let mut con = support::redis::connect(&server.url()).unwrap();
+    let keys = KeySpace::new(&unique_name("notes17"));
+    let name = keys.key("name");
+    let () = redis::Commands::set(&mut con, &name, "武沛齐").unwrap();
+    let first_three: String = redis::Commands::getrange(&mut con, &name, 0, 2).unwrap();
+    assert_eq!(first_three, "武");
+    let first_four: Vec<u8> = redis::Commands::getrange(&mut con, &name, 0, 3).unwrap();
+    assert_eq!(first_four, [0xe6, 0xad, 0xa6, 0xe6]);
+    assert!(String::from_utf8(first_four).is_err(), "not text at all");
+
+    let missing = keys.key("missing");
+    let after: i64 = redis::Commands::decr(&mut con, &missing, 5).unwrap();
+    assert_eq!(after, -5);
+    let stored: String = redis::Commands::get(&mut con, &missing).unwrap();
+    assert_eq!(stored, "-5");
+    keys.cleanup(&mut con).unwrap();
 }

@@ -126,7 +126,9 @@ fn rpoplpush_and_lmove_move_one_element_between_lists() {
 #[test]
 fn blocking_pops_return_what_the_producer_pushed_then_time_out() {
     let client = redis::Client::open(shared_redis().url()).unwrap();
+    let started = std::time::Instant::now();
     let t = redis_tour(|con, keys| lesson::blocking_pops(con, keys, &client));
+    let took = started.elapsed();
     assert_exchanges(
         &t.of(""),
         &[
@@ -166,6 +168,11 @@ fn blocking_pops_return_what_the_producer_pushed_then_time_out() {
         .and_then(|number| number.parse().ok())
         .expect("the timeout note");
     assert!(waited >= 0.4, "waited only {waited} s");
+    // And on the test's own clock, not only on the lesson's: the whole
+    // tour lasted at least the timeout, and at least what it claims to have
+    // waited (which it prints rounded to 0.1 s).
+    assert!(took.as_secs_f64() >= lesson::SHORT_TIMEOUT, "{took:?}");
+    assert!(took.as_secs_f64() + 0.05 >= waited, "{took:?} < {waited} s");
 }
 
 #[test]

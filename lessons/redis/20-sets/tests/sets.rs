@@ -1,7 +1,8 @@
 //! Every set command of the lesson, with the reply a real Redis gives.
 //!
-//! A set's members come back in no fixed order (it changes from one server
-//! to the next), so array replies are compared as sets; random picks are
+//! A set's members come back in an order that depends on how the server
+//! stores the set (checked in its own test below), so array replies are
+//! compared as sets; random picks are
 //! checked for what they promise: members of the set, distinct or not,
 //! removed or not.
 
@@ -188,4 +189,68 @@ fn the_program_runs_the_whole_tour_and_cleans_up() {
         .existing(&mut con)
         .unwrap();
     assert!(left.is_empty(), "keys left behind: {left:?}");
+}
+
+/// `major.minor` of the server, from `INFO server`.
+fn server_version(con: &mut redis::Connection) -> (u32, u32) {
+    let info: String = redis::cmd("INFO").arg("server").query(con).unwrap();
+    let version = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))
+        .expect("a redis_version line");
+    let mut parts = version.trim().split('.').map(|n| n.parse().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap())
+}
+
+/// Adds `members` one by one, in this order, then asks how the server
+/// stores the set and in which order SMEMBERS gives them back.
+fn stored(con: &mut redis::Connection, key: &str, members: &[String]) -> (String, Vec<String>) {
+    for member in members {
+        let _: i64 = redis::cmd("SADD").arg(key).arg(member).query(con).unwrap();
+    }
+    let encoding: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(key)
+        .query(con)
+        .unwrap();
+    let order: Vec<String> = redis::cmd("SMEMBERS").arg(key).query(con).unwrap();
+    (encoding, order)
+}
+
+/// What the chapter says about the order of SMEMBERS, checked on this
+/// server: it depends on how the set is stored. Small sets of integers are
+/// an `intset`, kept sorted; on Redis 7.2 and later, other small sets are a
+/// `listpack`, kept in insertion order; big sets (and, before 7.2, small
+/// sets of strings) are a `hashtable`, in no order at all.
+#[test]
+fn the_order_of_smembers_follows_the_encoding() {
+    let server = shared_redis();
+    let mut con = support::redis::connect(&server.url()).unwrap();
+    let keys = support::redis::KeySpace::new(&unique_name("order"));
+    let strings = |names: &[&str]| -> Vec<String> { names.iter().map(|s| s.to_string()).collect() };
+
+    let (encoding, order) = stored(&mut con, &keys.key("ints"), &strings(&["30", "10", "20"]));
+    assert_eq!(encoding, "intset");
+    assert_eq!(order, ["10", "20", "30"], "an intset is sorted");
+
+    let words = strings(&["pear", "apple", "fig"]);
+    let (encoding, order) = stored(&mut con, &keys.key("words"), &words);
+    if server_version(&mut con) >= (7, 2) {
+        assert_eq!(encoding, "listpack");
+        assert_eq!(order, words, "a listpack keeps insertion order");
+    } else {
+        assert_eq!(encoding, "hashtable");
+        assert_eq!(
+            order.iter().collect::<BTreeSet<_>>(),
+            words.iter().collect()
+        );
+    }
+
+    // Far past any small-set limit (128 entries for a listpack).
+    let many: Vec<String> = (0..300).map(|i| format!("member-{i}")).collect();
+    let (encoding, order) = stored(&mut con, &keys.key("many"), &many);
+    assert_eq!(encoding, "hashtable");
+    assert_eq!(order.len(), many.len());
+    assert_ne!(order, many, "a hash table does not keep insertion order");
+    keys.cleanup(&mut con).unwrap();
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{Commands, ConnectionLike, RedisResult, ScanOptions, ValueType};
 use support::redis::{Echo, KeySpace};
@@ -111,12 +111,46 @@ pub fn expire(con: &mut Echo, keys: &KeySpace) -> RedisResult<()> {
     let _: i64 = con.ttl(&temp)?;
     let _: i64 = con.ttl(keys.key("nope"))?;
 
-    // Watch one run out: 100 ms to live, then look 150 ms later.
+    // Watch one run out: 100 ms to live. Rather than sleep for a guessed
+    // time, ask Redis (not shown) how long the key has left, until it says
+    // -2: gone.
     let _: bool = con.pexpire(&temp, 100)?;
-    thread::sleep(Duration::from_millis(150));
+    wait_until_gone(con.get_mut(), &temp, EXPIRY_PATIENCE)?;
     let _: bool = con.exists(&temp)?;
     con.note("gone: Redis deleted it when its time was up");
     Ok(())
+}
+
+/// How long [`expire`] waits for its 100 ms key to run out: far more than
+/// it needs, so that only a server that never expires it fails.
+pub const EXPIRY_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Polls `PTTL key` until the key is gone (-2), sleeping for what it has
+/// left between two looks; an error if it is still there after `patience`.
+pub fn wait_until_gone(
+    con: &mut impl ConnectionLike,
+    key: &str,
+    patience: Duration,
+) -> RedisResult<()> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let left: i64 = con.pttl(key)?;
+        if left == -2 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err((
+                redis::ErrorKind::Client,
+                "the key did not expire",
+                format!("{key} still exists after {patience:?} (PTTL {left})"),
+            )
+                .into());
+        }
+        // -1 (no expiry) would be waited out to the deadline, a short look
+        // at a time.
+        let pause = u64::try_from(left).unwrap_or(0).clamp(1, 50);
+        thread::sleep(Duration::from_millis(pause));
+    }
 }
 // ANCHOR_END: expire
 

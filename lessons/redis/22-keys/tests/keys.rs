@@ -74,6 +74,37 @@ fn expire_ttl_persist_and_a_key_that_runs_out() {
     assert!(["(integer) 100", "(integer) 99"].contains(&t.exchanges[2].shown.as_str()));
 }
 
+/// The wait in `expire` is bounded polling of the server's own clock: it
+/// returns once Redis has deleted the key (the test then checks itself),
+/// not before its time, and a key that never expires is an error at the
+/// deadline, not a hang.
+#[test]
+fn waiting_for_a_key_to_expire_polls_the_server_with_a_deadline() {
+    let server = shared_redis();
+    let mut con = support::redis::connect(&server.url()).unwrap();
+    let keys = KeySpace::new(&unique_name("wait"));
+    let (short, forever) = (keys.key("short"), keys.key("forever"));
+    let () = redis::Commands::set(&mut con, &short, 1).unwrap();
+    let () = redis::Commands::set(&mut con, &forever, 1).unwrap();
+
+    let _: bool = redis::Commands::pexpire(&mut con, &short, 300).unwrap();
+    let asked = std::time::Instant::now();
+    lesson::wait_until_gone(&mut con, &short, lesson::EXPIRY_PATIENCE).unwrap();
+    let waited = asked.elapsed();
+    let exists: bool = redis::Commands::exists(&mut con, &short).unwrap();
+    assert!(!exists);
+    // It waited for the key (300 ms to live, less one round trip), not less.
+    assert!(
+        waited >= std::time::Duration::from_millis(200),
+        "{waited:?}"
+    );
+
+    let patience = std::time::Duration::from_millis(300);
+    let error = lesson::wait_until_gone(&mut con, &forever, patience).unwrap_err();
+    assert!(error.to_string().contains("still exists"), "{error}");
+    keys.cleanup(&mut con).unwrap();
+}
+
 #[test]
 fn rename_renamenx_and_move_to_another_database() {
     let server = shared_redis();

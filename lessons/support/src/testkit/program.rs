@@ -258,6 +258,78 @@ impl Program {
     }
 }
 
+/// A program run to its end, with the moment each line of its output
+/// arrived, on the test's own clock: time since just before it started.
+///
+/// Where a lesson's point is a timing, the test times it from outside as
+/// well: a program that printed a made-up timeline would still have to
+/// print its lines at the moments it claims.
+#[derive(Debug)]
+pub struct Timed {
+    /// How it ended, and everything it printed.
+    pub finished: Finished,
+    /// Each line of standard output, with when it arrived.
+    pub lines: Vec<(Duration, String)>,
+}
+
+impl Timed {
+    /// When each line containing `needle` arrived, in order.
+    pub fn arrivals(&self, needle: &str) -> Vec<Duration> {
+        self.lines
+            .iter()
+            .filter(|(_, line)| line.contains(needle))
+            .map(|(at, _)| *at)
+            .collect()
+    }
+
+    /// When the `nth` (from 0) line containing `needle` arrived. Panics,
+    /// with the output, if there are not that many.
+    pub fn arrival(&self, needle: &str, nth: usize) -> Duration {
+        self.arrivals(needle)
+            .get(nth)
+            .copied()
+            .unwrap_or_else(|| panic!("no line {nth} with {needle:?} in:\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Timed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (at, line) in &self.lines {
+            writeln!(f, "{:>6} ms  {line}", at.as_millis())?;
+        }
+        write!(f, "--- stderr:\n{}", self.finished.stderr)
+    }
+}
+
+/// Runs a program to its end like [`run`], noting when each line of its
+/// output arrived. Panics if that takes longer than [`PATIENCE`].
+pub fn run_timed<I, S>(program: impl AsRef<Path>, args: I) -> Timed
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let started = Instant::now();
+    let mut program = Program::start(program, args);
+    let deadline = started + PATIENCE;
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match program.lines.recv_timeout(left) {
+            Ok(line) => {
+                lines.push((started.elapsed(), line.clone()));
+                program.seen.push(line);
+            }
+            // Its output is closed: `finish` waits for the exit.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => break, // `finish` reports it
+        }
+    }
+    Timed {
+        finished: program.finish(),
+        lines,
+    }
+}
+
 impl Drop for Program {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -88,7 +88,7 @@ fn compare(
         let _: usize = echo.del(&counter)?; // start from 0 (no key)
         let observer = echo.get_mut(); // the same connection, not printed
         let run: Run = match way {
-            Way::NoPool => without_pool(client, &counter, workers, args.fresh_incrs)?,
+            Way::NoPool => without_pool(client, observer, &counter, (workers, args.fresh_incrs))?,
             Way::R2d2 => with_r2d2(client, observer, keys, &counter, (workers, incrs, size))?,
             Way::Multiplexed => runtime.block_on(with_multiplexed(
                 client,
