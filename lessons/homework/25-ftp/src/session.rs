@@ -16,7 +16,9 @@
 //!    connect ─220─▶ NeedUser ─USER─331─▶ NeedPassword ─PASS ok─230─▶ LoggedIn
 //!                      ▲                      │
 //!                      └──── PASS wrong, 530 ─┘
-//!    QUIT (221), idle timeout (421), 3 wrong passwords (421) ─▶ Closing
+//!    QUIT (221), idle timeout (421), 3 wrong passwords (421),
+//!    no login within the login timeout (421) ─▶ Closing
+//!    (after a wrong password from its address, each PASS answer waits: guard.rs)
 //!
 //!  data connection (Data):
 //!
