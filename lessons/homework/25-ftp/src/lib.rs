@@ -25,11 +25,14 @@
 //! - [`transfer`]: a file or listing streamed in fixed-size chunks, and
 //!   uploads that appear only when complete.
 //! - [`jail`]: every path a client names stays inside the root.
+//! - [`guard`]: what is remembered per client address, against slot
+//!   hogging and password guessing.
 //! - [`client`]: a small blocking FTP client, and parallel transfers with
 //!   progress bars (`ftp-client`).
 
 pub mod client;
 pub mod cmd;
+pub mod guard;
 pub mod jail;
 pub mod line;
 pub mod listing;

@@ -14,6 +14,7 @@
 //! 211 End
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 // ANCHOR: reply
@@ -47,6 +48,9 @@ impl Reply {
             // A name on disk may hold CR or LF; on the control connection
             // that would end the line early and desynchronise the client.
             let line = line.replace(['\r', '\n'], " ");
+            // Text a client sent (a user name, a verb's argument) may hold
+            // terminal escape sequences: they go back escaped, inert.
+            let line = escape_controls(&line);
             let text = match index {
                 0 if last > 0 => format!("{}-{line}", self.code),
                 i if i == last => format!("{} {line}", self.code),
@@ -68,6 +72,26 @@ impl fmt::Display for Reply {
         f.write_str(String::from_utf8_lossy(&wire).trim_end())
     }
 }
+
+// ANCHOR: escape
+/// `text` with every control character (ESC, BEL, NUL, DEL, the C1 range)
+/// written as a Rust escape (`\u{1b}`), so that it can be shown on a
+/// terminal or sent in a reply without acting. Borrowed when there is none.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
+// ANCHOR_END: escape
 
 /// Quotes a path for a 257 reply: `"/a ""b"""` (RFC 959, appendix II:
 /// quotes inside the name are doubled).
@@ -99,6 +123,16 @@ mod tests {
     #[test]
     fn line_breaks_in_text_cannot_split_a_reply() {
         assert_eq!(wire(&Reply::new(550, "a\r\nb")), "550 a  b\r\n");
+    }
+
+    #[test]
+    fn escape_sequences_go_back_inert() {
+        let reply = Reply::new(331, "Password required for \x1b[2J\x07x\u{9b}");
+        assert_eq!(
+            wire(&reply),
+            "331 Password required for \\u{1b}[2J\\u{7}x\\u{9b}\r\n"
+        );
+        assert!(matches!(escape_controls("plain é"), Cow::Borrowed(_)));
     }
 
     #[test]

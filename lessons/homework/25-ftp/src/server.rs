@@ -29,6 +29,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::CHUNK;
+use crate::guard::Guard;
 use crate::jail::Jail;
 use crate::session::{self, Ctx, Role, Session, Status};
 use crate::users::Users;
@@ -37,9 +38,14 @@ use crate::users::Users;
 const LISTENER: Token = Token(0);
 
 /// How many sessions are served at once unless told otherwise. During an
-/// upload a session holds five descriptors (control and data sockets, the
-/// file, the two ends of a pipe): 200 fit the common 1024-descriptor limit.
+/// upload a session holds six descriptors (control and data sockets, the
+/// file, its directory, the two ends of a pipe): 200 fit the common
+/// 1024-descriptor limit.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 200;
+
+/// A client that has not logged in this long after connecting is closed,
+/// unless told otherwise; NOOP and friends do not extend it.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Control connections idle this long are closed, unless told otherwise
 /// (vsftpd's default too).
@@ -56,6 +62,11 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Past this many sessions, new clients get 421 and are closed.
     pub max_connections: usize,
+    /// Past this many sessions from one address (see [`crate::guard`]),
+    /// its new clients get 421; `None`: half of `max_connections`.
+    pub max_per_address: Option<usize>,
+    /// Sessions not logged in this long after connecting get 421.
+    pub login_timeout: Duration,
     /// Print every command and reply.
     pub verbose: bool,
 }
@@ -68,8 +79,17 @@ impl Config {
             users,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_per_address: None,
+            login_timeout: DEFAULT_LOGIN_TIMEOUT,
             verbose: false,
         }
+    }
+
+    /// How many sessions one address may hold.
+    pub fn per_address_limit(&self) -> usize {
+        self.max_per_address
+            .unwrap_or(self.max_connections / 2)
+            .max(1)
     }
 }
 
@@ -89,8 +109,11 @@ pub struct Server {
     /// Sockets owed a turn without an event (they stopped early for
     /// fairness, or something they wait for happened inside the server).
     again: Vec<Token>,
-    /// Sockets owed a turn at a given time (an upload's grace period).
+    /// Sockets owed a turn at a given time (an upload's grace period, a
+    /// delayed answer to a password).
     timers: Vec<(Instant, Token)>,
+    /// Connections and wrong passwords per client address.
+    guard: Guard,
     /// When idle sessions were last looked for.
     last_sweep: Instant,
 }
@@ -113,6 +136,7 @@ impl Server {
             scratch: vec![0; CHUNK],
             again: Vec::new(),
             timers: Vec::new(),
+            guard: Guard::default(),
             last_sweep: Instant::now(),
         })
     }
@@ -126,9 +150,10 @@ impl Server {
     /// Serves until an unrecoverable error: wait for readiness, handle each
     /// ready socket, handle what is owed a turn, close idle sessions.
     pub fn run(&mut self) -> io::Result<()> {
+        self.sweep_part_files();
         let mut events = Events::with_capacity(1024);
-        let tick =
-            (self.config.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let shortest = self.config.idle_timeout.min(self.config.login_timeout);
+        let tick = (shortest / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         loop {
             // With turns owed, only look at what is ready now; otherwise
             // sleep until something is, the next timer, or the idle check.
@@ -144,8 +169,12 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            // Taken only now, so that an interrupted wait loses none.
-            let owed = mem::take(&mut self.again);
+            // Taken only now, so that an interrupted wait loses none. A
+            // socket owed a turn twice (its event came too) gets one: else
+            // a busy one would collect more turns each time round.
+            let mut owed = mem::take(&mut self.again);
+            owed.sort_unstable_by_key(|token| token.0);
+            owed.dedup();
             let now = Instant::now();
             for event in events.iter() {
                 self.dispatch(event.token(), now);
@@ -159,6 +188,7 @@ impl Server {
             if now.duration_since(self.last_sweep) >= tick {
                 self.last_sweep = now;
                 self.close_idle(now);
+                self.guard.forget_old(now);
                 // An accept that failed (out of descriptors) left clients
                 // waiting with no new edge to come: try again each tick.
                 self.accept(now);
@@ -197,6 +227,7 @@ impl Server {
             scratch: &mut self.scratch,
             again: &mut self.again,
             timers: &mut self.timers,
+            guard: &mut self.guard,
             now,
         };
         let status = match role {
@@ -234,6 +265,16 @@ impl Server {
                 println!("refused {peer}: {} open already", self.sessions.len());
                 continue;
             }
+            let limit = self.config.per_address_limit();
+            if !self.guard.admit(peer.ip(), limit) {
+                let text = format!(
+                    "421 Too many connections from your address ({limit} is the limit), \
+                     try again later\r\n"
+                );
+                let _ = stream.write(text.as_bytes());
+                println!("refused {peer}: its address holds {limit} connections already");
+                continue;
+            }
             let id = self.next_id;
             self.next_id += 1;
             let mut ctx = Ctx {
@@ -242,38 +283,62 @@ impl Server {
                 scratch: &mut self.scratch,
                 again: &mut self.again,
                 timers: &mut self.timers,
+                guard: &mut self.guard,
                 now,
             };
             match Session::new(id, stream, peer, &mut ctx) {
                 Ok(session) => {
                     self.sessions.insert(id, session);
                 }
-                Err(e) => tracing::warn!("cannot set up a session for {peer}: {e}"),
+                Err(e) => {
+                    self.guard.leave(peer.ip());
+                    tracing::warn!("cannot set up a session for {peer}: {e}");
+                }
             }
         }
     }
     // ANCHOR_END: accept
 
-    /// Closes sessions idle longer than the timeout, with a 421.
+    // ANCHOR: close_idle
+    /// Closes, with a 421, sessions idle longer than the idle timeout, and
+    /// sessions not logged in within the login timeout of connecting,
+    /// however busy they keep (NOOP, HELP, wrong passwords).
     fn close_idle(&mut self, now: Instant) {
-        let timeout = self.config.idle_timeout;
-        let idle: Vec<u64> = self
-            .sessions
-            .iter()
-            .filter(|(_, session)| now.duration_since(session.last_active) >= timeout)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in idle {
+        let (idle, login) = (self.config.idle_timeout, self.config.login_timeout);
+        let mut late: Vec<(u64, String)> = Vec::new();
+        for (id, session) in &self.sessions {
+            if session.login().is_none() && now.duration_since(session.connected) >= login {
+                late.push((
+                    *id,
+                    format!("Not logged in within {} s", login.as_secs_f64()),
+                ));
+            } else if now.duration_since(session.last_active) >= idle {
+                late.push((*id, format!("Idle for {} s", idle.as_secs_f64())));
+            }
+        }
+        for (id, why) in late {
             if let Some(session) = self.sessions.get_mut(&id) {
-                session.time_out(timeout);
-                println!("[#{id}] idle for {} s", timeout.as_secs_f64());
+                session.time_out(&why);
+                println!("[#{id}] {why}: closed");
             }
             self.close(id);
+        }
+    }
+    // ANCHOR_END: close_idle
+
+    /// Deletes the part files a crashed server left (see
+    /// [`Jail::sweep_part_files`]) and says how many.
+    fn sweep_part_files(&self) {
+        match self.config.jail.sweep_part_files(self.config.idle_timeout) {
+            Ok(0) => {}
+            Ok(swept) => println!("swept {swept} stale part file(s) left by an earlier run"),
+            Err(e) => tracing::warn!("could not look for stale part files: {e}"),
         }
     }
 
     fn close(&mut self, id: u64) {
         if let Some(session) = self.sessions.remove(&id) {
+            self.guard.leave(session.peer.ip());
             session.close(self.poll.registry());
             println!("[#{id}] closed ({} open)", self.sessions.len());
         }

@@ -16,7 +16,9 @@
 //!    connect ─220─▶ NeedUser ─USER─331─▶ NeedPassword ─PASS ok─230─▶ LoggedIn
 //!                      ▲                      │
 //!                      └──── PASS wrong, 530 ─┘
-//!    QUIT (221), idle timeout (421), 3 wrong passwords (421) ─▶ Closing
+//!    QUIT (221), idle timeout (421), 3 wrong passwords (421),
+//!    no login within the login timeout (421) ─▶ Closing
+//!    (after a wrong password from its address, each PASS answer waits: guard.rs)
 //!
 //!  data connection (Data):
 //!
@@ -43,8 +45,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
 use crate::cmd::{self, Command};
+use crate::guard::Guard;
 use crate::line::{Line, LineReader, MAX_LINE};
-use crate::reply::Reply;
+use crate::reply::{Reply, escape_controls};
 use crate::server::Config;
 use crate::transfer::{self, Job, Progress, TransferError};
 use crate::users::Login;
@@ -60,6 +63,12 @@ const OUTBOX_LIMIT: usize = 64 * 1024;
 
 /// Commands run per turn before the loop serves the other sessions.
 const COMMANDS_PER_TURN: usize = 32;
+
+/// Reads from the control connection per turn (of [`CONTROL_READ`] bytes
+/// each) before the loop serves the other sessions. Counted apart from
+/// commands: a client that sends bytes but never a line end runs no
+/// command, yet must not keep the loop to itself.
+const READS_PER_TURN: usize = 16;
 
 /// How long a finished upload waits before it is named, to tell a client
 /// that finished from one that was killed (see `Session::end_of_data`).
@@ -102,7 +111,8 @@ pub fn untoken(token: Token) -> Option<(u64, Role)> {
 
 /// What a handler needs from the loop: the registry to (de)register
 /// sockets, the configuration, the one chunk buffer every transfer shares,
-/// the sockets owed another turn without an event, and turns wanted later.
+/// the sockets owed another turn without an event, turns wanted later, and
+/// what is remembered per client address.
 pub struct Ctx<'a> {
     pub registry: &'a Registry,
     pub config: &'a Config,
@@ -111,6 +121,7 @@ pub struct Ctx<'a> {
     pub again: &'a mut Vec<Token>,
     /// Tokens to serve again at a given time.
     pub timers: &'a mut Vec<(Instant, Token)>,
+    pub guard: &'a mut Guard,
     pub now: Instant,
 }
 
@@ -195,6 +206,12 @@ pub struct Session {
     /// After `EPSV ALL` (RFC 2428): only EPSV may open data connections.
     pub epsv_all: bool,
     pub failed_logins: u32,
+    /// A reply held back until a time: the answer to a password, when this
+    /// address has sent wrong ones before (see [`crate::guard`]). Nothing
+    /// else is read or run meanwhile.
+    delayed: Option<(Instant, Reply)>,
+    /// When the client connected: it must log in within the login timeout.
+    pub connected: Instant,
     /// When the client last did anything; the loop closes idle sessions.
     pub last_active: Instant,
     /// Print every command and reply (`--verbose`).
@@ -238,6 +255,8 @@ impl Session {
             rename_from: None,
             epsv_all: false,
             failed_logins: 0,
+            delayed: None,
+            connected: ctx.now,
             last_active: ctx.now,
             verbose: ctx.config.verbose,
         };
@@ -255,6 +274,14 @@ impl Session {
             }
         }
         reply.write_to(&mut self.outbox);
+    }
+
+    /// Queues a reply to be sent only at `until`; the session reads and
+    /// runs nothing before. A timer in the loop brings it back: nothing
+    /// waits, the other sessions are served meanwhile.
+    pub fn reply_at(&mut self, ctx: &mut Ctx, until: Instant, reply: Reply) {
+        ctx.timers.push((until, token(self.id, Role::Control)));
+        self.delayed = Some((until, reply));
     }
 
     /// The login, once logged in.
@@ -314,7 +341,16 @@ impl Session {
         if self.flush().is_err() {
             return Status::Closed;
         }
+        if let Some((until, _)) = &self.delayed {
+            if ctx.now < *until {
+                return Status::Open; // the timer brings us back
+            }
+            if let Some((_, reply)) = self.delayed.take() {
+                self.reply(reply);
+            }
+        }
         let mut budget = COMMANDS_PER_TURN;
+        let mut reads = READS_PER_TURN;
         while !matches!(self.phase, Phase::Closing) && self.backlog() < OUTBOX_LIMIT {
             if budget == 0 {
                 ctx.again.push(token(self.id, Role::Control));
@@ -322,6 +358,9 @@ impl Session {
             }
             if self.held.is_some() && self.transferring() {
                 break; // the end of the transfer brings us back
+            }
+            if self.delayed.is_some() {
+                break; // the timer brings us back
             }
             let parsed = match self.held.take() {
                 Some(parsed) => parsed,
@@ -335,7 +374,12 @@ impl Session {
                         self.reply(Reply::new(500, text));
                         continue;
                     }
-                    None => match self.read_control(ctx) {
+                    None if reads == 0 => {
+                        // The share of this turn is read: the others first.
+                        ctx.again.push(token(self.id, Role::Control));
+                        break;
+                    }
+                    None => match self.read_control(ctx, &mut reads) {
                         Ok(true) => continue,
                         Ok(false) => break,
                         // The client closed or reset its control
@@ -361,8 +405,9 @@ impl Session {
 
     /// Reads what has arrived on the control connection. `Ok(true)`: got
     /// bytes; `Ok(false)`: nothing more for now; `Err`: closed or broken.
-    fn read_control(&mut self, ctx: &mut Ctx) -> io::Result<bool> {
+    fn read_control(&mut self, ctx: &mut Ctx, reads: &mut usize) -> io::Result<bool> {
         let buffer = &mut ctx.scratch[..CONTROL_READ];
+        *reads = reads.saturating_sub(1);
         loop {
             return match self.control.read(buffer) {
                 Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
@@ -406,7 +451,7 @@ impl Session {
         if self.flush().is_err() {
             return Status::Closed;
         }
-        if matches!(self.phase, Phase::Closing) && self.backlog() == 0 {
+        if matches!(self.phase, Phase::Closing) && self.backlog() == 0 && self.delayed.is_none() {
             return Status::Closed;
         }
         Status::Open
@@ -414,9 +459,13 @@ impl Session {
 
     // ANCHOR: on_passive
     /// The passive listener is ready: the client is connecting its data
-    /// connection. Exactly one connection is taken, and only from the
-    /// client's own IP address: anyone else who found the port is turned
-    /// away (RFC 2577 calls this "port stealing").
+    /// connection. Exactly one connection is taken, the first, and only if
+    /// it comes from the control connection's own IP address. If anyone
+    /// else got there first (RFC 2577 calls this "port stealing"), the
+    /// passive port is closed and the transfer fails with 425: a thief
+    /// gets neither the data nor a second try at the same port. On one
+    /// machine every process shares 127.0.0.1, so there this check stops
+    /// nothing; see the chapter's "Threats" section.
     pub fn on_passive(&mut self, ctx: &mut Ctx) -> Status {
         loop {
             let listener = match &self.data {
@@ -425,7 +474,18 @@ impl Session {
             };
             let mut stream = match listener.accept() {
                 Ok((stream, from)) if from.ip() == self.peer.ip() => stream,
-                Ok(_) => continue, // a stranger: drop it, keep listening
+                Ok((stranger, from)) => {
+                    drop(stranger);
+                    println!(
+                        "[#{}] data connection from {from}, not from the client ({}): \
+                         refused, passive port closed",
+                        self.id,
+                        self.peer.ip()
+                    );
+                    let text = "Security: the data connection came from another address";
+                    self.fail_data(ctx, 425, text);
+                    return self.settle();
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Status::Open,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -589,13 +649,10 @@ impl Session {
         matches!(self.control.peek(&mut [0; 1]), Ok(0))
     }
 
-    /// The loop found the session idle too long: say so (421); the loop
-    /// closes it next.
-    pub fn time_out(&mut self, idle: Duration) {
-        self.reply(Reply::new(
-            421,
-            format!("Idle for {} s: closing the connection", idle.as_secs()),
-        ));
+    /// The loop found the session idle too long, or not logged in in time:
+    /// say `why` (421); the loop closes it next.
+    pub fn time_out(&mut self, why: &str) {
+        self.reply(Reply::new(421, format!("{why}: closing the connection")));
         self.phase = Phase::Closing;
         let _ = self.flush();
     }
@@ -614,7 +671,9 @@ impl Session {
         let text = String::from_utf8_lossy(line);
         let shown = match text.get(..5) {
             Some(verb) if verb.eq_ignore_ascii_case("PASS ") => "PASS ****".into(),
-            _ => text,
+            // Control characters shown escaped: the log is read on a
+            // terminal, which would act on them.
+            _ => escape_controls(&text),
         };
         println!("[#{}] -> {shown}", self.id);
     }

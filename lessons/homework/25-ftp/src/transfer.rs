@@ -13,17 +13,19 @@
 //!   target and renames it over the target only when the client has sent
 //!   everything. Readers see the old file or the new one, never half of it;
 //!   an upload that is aborted or dropped is deleted ([`Upload`]'s `Drop`).
+//!   The part file is created fresh (`O_EXCL`) under a random name, in the
+//!   target's directory held open ([`Dir`]), so nobody can plant a link
+//!   where it will be written.
 //! - [`Listing`] (LIST, NLST, MLSD) renders a few lines at a time.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
 
 use mio::net::TcpStream;
 
 use crate::CHUNK;
-use crate::jail::Jail;
+use crate::jail::{Dir, Jail};
 use crate::listing::{self, Format};
 
 /// The most a transfer moves in one turn before the loop serves others.
@@ -101,16 +103,16 @@ pub struct Download {
 }
 
 impl Download {
-    /// Opens `path` to send from `offset` on.
-    pub fn open(path: &Path, offset: u64) -> io::Result<Download> {
-        let file = File::open(path)?;
-        let end = file.metadata()?.len();
-        Ok(Download {
+    /// Sends `file` (opened by the jail, `meta` its metadata) from
+    /// `offset` on.
+    pub fn new(file: File, meta: &Metadata, offset: u64) -> Download {
+        let end = meta.len();
+        Download {
             file,
             offset: offset.min(end),
             end,
             sent: 0,
-        })
+        }
     }
 
     /// The file's size when it was opened.
@@ -230,11 +232,14 @@ fn send_chunk(
 pub struct Upload {
     /// The part file being written.
     file: File,
-    /// Its name: hidden, next to the target, so the final rename stays on
-    /// one file system and is atomic.
-    part: PathBuf,
+    /// The target's directory, held open: the part file is created, renamed
+    /// and deleted in it, by name relative to it.
+    dir: Dir,
+    /// The part file's name: hidden, next to the target, so the final
+    /// rename stays on one file system and is atomic.
+    part: String,
     /// The name it gets when complete.
-    target: PathBuf,
+    target: String,
     /// For APPE and a resumed STOR: bytes of the existing file to copy into
     /// the part file first, and how many are left to copy.
     keep: Option<(File, u64)>,
@@ -248,23 +253,17 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// Starts an upload to `target`. `keep` is the existing file and how
-    /// many of its bytes come before the client's (APPE: all of them; REST
-    /// n then STOR: the first n). `owner` makes the part file's name unique
-    /// per session.
-    pub fn create(target: PathBuf, keep: Option<(File, u64)>, owner: u64) -> io::Result<Upload> {
+    /// Starts an upload to the name `target` in `dir`. `keep` is the
+    /// existing file and how many of its bytes come before the client's
+    /// (APPE: all of them; REST n then STOR: the first n).
+    pub fn create(dir: Dir, target: String, keep: Option<(File, u64)>) -> io::Result<Upload> {
         // The pipe first: if it cannot be made, no part file is left behind.
         #[cfg(target_os = "linux")]
         let pipe = Pipe::new()?;
-        let dir = target.parent().unwrap_or(Path::new("."));
-        let part = dir.join(format!("{PART_PREFIX}{}-{owner}", std::process::id()));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&part)?;
+        let (file, part) = dir.create_part()?;
         Ok(Upload {
             file,
+            dir,
             part,
             target,
             keep,
@@ -406,7 +405,7 @@ impl Upload {
     /// any old file atomically.
     pub fn commit(mut self) -> io::Result<()> {
         self.file.flush()?;
-        fs::rename(&self.part, &self.target)?;
+        self.dir.rename(&self.part, &self.dir, &self.target)?;
         self.committed = true;
         Ok(())
     }
@@ -417,7 +416,7 @@ impl Drop for Upload {
     /// session closing), if it was not committed its part file goes.
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_file(&self.part);
+            let _ = self.dir.remove_file(&self.part);
         }
     }
 }
@@ -453,15 +452,13 @@ impl Pipe {
 /// A listing on its way to the client, rendered a few lines at a time.
 #[derive(Debug)]
 pub struct Listing {
-    /// The directory listed (its entries are looked up in it).
-    dir: PathBuf,
+    /// The directory listed; `None` for the listing of one file.
+    dir: Option<Listed>,
     /// Names still to list, in order.
     names: std::vec::IntoIter<OsString>,
     format: Format,
     /// Whether this login may write (the MLSD `perm` fact says so).
     writable: bool,
-    /// To leave out links that lead outside the root.
-    jail: Jail,
     /// Rendered lines not yet sent, and how much of them is sent.
     pending: Vec<u8>,
     pending_sent: usize,
@@ -469,24 +466,39 @@ pub struct Listing {
     sent: u64,
 }
 
+/// A directory being listed.
+#[derive(Debug)]
+struct Listed {
+    /// Held open: its entries are looked up in it.
+    dir: Dir,
+    /// Its path in the client's tree, and the jail, to look where a link
+    /// among its entries leads.
+    vpath: String,
+    jail: Jail,
+}
+
 impl Listing {
-    /// A listing of the directory `dir`, names sorted.
+    /// A listing of the directory `vpath`, names sorted.
     pub fn directory(
-        dir: PathBuf,
+        jail: &Jail,
+        vpath: &str,
         format: Format,
         writable: bool,
-        jail: Jail,
     ) -> io::Result<Listing> {
-        let mut names: Vec<OsString> = fs::read_dir(&dir)?
-            .filter_map(|entry| entry.ok().map(|entry| entry.file_name()))
-            .collect();
+        let dir = jail
+            .open_dir(vpath)
+            .map_err(|error| io::Error::other(error.to_string()))?;
+        let mut names = dir.names()?;
         names.sort();
         Ok(Listing {
-            dir,
+            dir: Some(Listed {
+                dir,
+                vpath: vpath.trim_end_matches('/').to_string(),
+                jail: jail.clone(),
+            }),
             names: names.into_iter(),
             format,
             writable,
-            jail,
             pending: Vec::new(),
             pending_sent: 0,
             sent: 0,
@@ -494,25 +506,17 @@ impl Listing {
     }
 
     /// A listing of one file (`LIST notes.txt`), shown under `name`.
-    pub fn file(
-        path: &Path,
-        name: &str,
-        format: Format,
-        writable: bool,
-        jail: Jail,
-    ) -> io::Result<Listing> {
-        let meta = fs::metadata(path)?;
-        let line = listing::line(format, name, &meta, writable);
-        Ok(Listing {
-            dir: PathBuf::new(),
+    pub fn file(meta: &Metadata, name: &str, format: Format, writable: bool) -> Listing {
+        let line = listing::line(format, name, meta, writable);
+        Listing {
+            dir: None,
             names: Vec::new().into_iter(),
             format,
             writable,
-            jail,
             pending: line.into_bytes(),
             pending_sent: 0,
             sent: 0,
-        })
+        }
     }
 
     /// Renders the next lines into `pending`, about 16 KiB at a time.
@@ -521,28 +525,32 @@ impl Listing {
         self.pending_sent = 0;
         while self.pending.len() < 16 * 1024 {
             let Some(name) = self.names.next() else { break };
-            // A name that is not UTF-8, or holds a line break, could not be
-            // sent on one listing line nor asked for again: leave it out.
-            let Some(name) = name.to_str().filter(|n| !n.contains(['\r', '\n'])) else {
+            let Some(dir) = &self.dir else { break };
+            // A name that is not UTF-8, or holds a control character, could
+            // not be sent on one listing line nor asked for again (the jail
+            // refuses such names): leave it out.
+            let Some(name) = name.to_str().filter(|n| !n.contains(char::is_control)) else {
                 continue;
             };
             if name.starts_with(PART_PREFIX) {
                 continue;
             }
-            let path = self.dir.join(name);
-            let Ok(meta) = fs::symlink_metadata(&path) else {
+            let Ok(meta) = dir.dir.metadata(name.as_ref()) else {
                 continue; // deleted since the directory was read
             };
-            // Links are shown as what they lead to, and only if that is
-            // inside the root; others are not the client's business.
+            // A link is shown as what it leads to, if the jail lets a
+            // client reach it; FIFOs, devices and links out are left out.
             let meta = if meta.file_type().is_symlink() {
-                match fs::metadata(&path) {
-                    Ok(target) if self.jail.contains(&path) => target,
-                    _ => continue,
+                match dir.jail.metadata(&format!("{}/{name}", dir.vpath)) {
+                    Ok(target) => target,
+                    Err(_) => continue,
                 }
             } else {
                 meta
             };
+            if !meta.is_file() && !meta.is_dir() {
+                continue;
+            }
             let line = listing::line(self.format, name, &meta, self.writable);
             self.pending.extend_from_slice(line.as_bytes());
         }

@@ -429,7 +429,8 @@ fn idle_sessions_get_421_and_are_closed() {
 
 #[test]
 fn past_the_connection_limit_clients_get_421() {
-    let server = Server::start_with(&["--max-connections", "2"]);
+    // Everyone here is 127.0.0.1: let one address take every slot.
+    let server = Server::start_with(&["--max-connections", "2", "--max-per-address", "2"]);
     let first = Control::connect(&server);
     let _second = Control::connect(&server);
     let mut third = Control::open(server.addr);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use lesson_25_ftp::jail::Jail;
-use lesson_25_ftp::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+use lesson_25_ftp::server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use lesson_25_ftp::users::{Anonymous, Users};
 use lesson_25_ftp::{Config, DEFAULT_ADDR, Server};
 
@@ -50,6 +50,14 @@ struct Args {
     /// Serve at most this many sessions; more clients get 421.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Serve at most this many sessions from one address (all of
+    /// 127.0.0.0/8 counts as one) [default: half of --max-connections].
+    #[arg(long, value_name = "N")]
+    max_per_address: Option<usize>,
+    /// Close sessions not logged in this many seconds after connecting,
+    /// with 421, however busy they keep.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LOGIN_TIMEOUT.as_secs_f64())]
+    login_timeout: f64,
     /// Print every command and reply.
     #[arg(short, long)]
     verbose: bool,
@@ -127,7 +135,15 @@ fn config(args: &Args) -> anyhow::Result<Config> {
     if idle_timeout.is_zero() || args.max_connections == 0 {
         bail!("--idle-timeout and --max-connections must be more than 0");
     }
+    let Ok(login_timeout) = Duration::try_from_secs_f64(args.login_timeout) else {
+        bail!("--login-timeout must be a positive number of seconds");
+    };
+    if login_timeout.is_zero() || args.max_per_address == Some(0) {
+        bail!("--login-timeout and --max-per-address must be more than 0");
+    }
     let mut config = Config::new(jail, users);
+    config.login_timeout = login_timeout;
+    config.max_per_address = args.max_per_address;
     config.idle_timeout = idle_timeout;
     config.max_connections = args.max_connections;
     config.verbose = args.verbose;

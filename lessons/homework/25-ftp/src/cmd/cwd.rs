@@ -19,8 +19,8 @@ pub fn cwd(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    match ctx.config.jail.resolve(&target) {
-        Ok(real) if real.is_dir() => {
+    match ctx.config.jail.metadata(&target) {
+        Ok(meta) if meta.is_dir() => {
             session.reply(Reply::new(250, format!("Directory changed to {target}")));
             session.cwd = target;
         }

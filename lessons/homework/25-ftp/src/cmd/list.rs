@@ -20,17 +20,19 @@ pub fn list(session: &mut Session, ctx: &mut Ctx, path: Option<&str>, format: Fo
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let real = match ctx.config.jail.resolve(&target) {
-        Ok(real) => real,
+    let jail = &ctx.config.jail;
+    let meta = match jail.metadata(&target) {
+        Ok(meta) => meta,
         Err(error) => return session.reply(error.reply(path)),
     };
     if !session.data_offered() {
         return session.reply(Reply::new(425, "Use PASV or EPSV first"));
     }
     let writable = session.login().is_some_and(|login| login.writable);
-    let jail = ctx.config.jail.clone();
-    let listing = if real.is_dir() {
-        Listing::directory(real, format, writable, jail)
+    let listing = if meta.is_dir() {
+        // The directory held open: the listing reads that very directory,
+        // whatever is renamed meanwhile.
+        Listing::directory(jail, &target, format, writable)
     } else if format == Format::Facts {
         // RFC 3659, 7.2.1: MLSD of something that is not a directory is 501.
         return session.reply(Reply::new(
@@ -38,7 +40,7 @@ pub fn list(session: &mut Session, ctx: &mut Ctx, path: Option<&str>, format: Fo
             format!("{path}: not a directory (MLST shows a file)"),
         ));
     } else {
-        Listing::file(&real, path, format, writable, jail)
+        Ok(Listing::file(&meta, path, format, writable))
     };
     match listing {
         Ok(listing) => {
@@ -73,12 +75,7 @@ pub fn mlst(session: &mut Session, ctx: &mut Ctx, path: Option<&str>) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let meta = match ctx
-        .config
-        .jail
-        .resolve(&target)
-        .and_then(|real| Ok(real.metadata()?))
-    {
+    let meta = match ctx.config.jail.metadata(&target) {
         Ok(meta) => meta,
         Err(error) => return session.reply(error.reply(path)),
     };

@@ -2,9 +2,12 @@
 //!
 //! USER always asks for a password (331), whether the name exists or not, so
 //! a stranger cannot probe for account names. Three wrong passwords close
-//! the connection (421).
+//! the connection (421), and every wrong password makes the answers to the
+//! next passwords from the same address wait longer, across reconnections
+//! (see [`crate::guard`]).
 
-use crate::reply::Reply;
+use crate::guard::login_delay;
+use crate::reply::{Reply, escape_controls};
 use crate::session::{Ctx, MAX_LOGIN_FAILURES, Phase, Session};
 use crate::users::is_anonymous;
 
@@ -34,7 +37,12 @@ pub fn pass(session: &mut Session, ctx: &mut Ctx, password: &str) {
         Phase::LoggedIn(_) => return session.reply(Reply::new(230, "Already logged in")),
         _ => return session.reply(Reply::new(503, "Send USER first")),
     };
-    match ctx.config.users.check(&user, password) {
+    // Every answer to a password from an address that sent wrong ones
+    // lately waits, the right answers too: a guesser with many connections
+    // must not learn "wrong" from a late answer.
+    let ip = session.peer.ip();
+    let wait = ctx.guard.delay(ip);
+    let reply = match ctx.config.users.check(&user, password) {
         Some(login) => {
             let access = if login.writable {
                 "read-write"
@@ -42,22 +50,34 @@ pub fn pass(session: &mut Session, ctx: &mut Ctx, password: &str) {
                 "read-only"
             };
             println!("[#{}] {} logged in ({access})", session.id, login.user);
-            session.reply(Reply::new(
-                230,
-                format!("Logged in as {}, {access}", login.user),
-            ));
+            let reply = Reply::new(230, format!("Logged in as {}, {access}", login.user));
             session.phase = Phase::LoggedIn(login);
+            reply
         }
         None => {
             session.failed_logins += 1;
+            let lately = ctx.guard.failed(ip, ctx.now);
+            println!(
+                "[#{}] wrong password for {} from {ip} ({lately} lately from this address): \
+                 this answer waits {:.1} s, the next {:.1} s",
+                session.id,
+                escape_controls(&user),
+                wait.as_secs_f64(),
+                login_delay(lately).as_secs_f64()
+            );
             if session.failed_logins >= MAX_LOGIN_FAILURES {
-                session.reply(Reply::new(421, "Too many wrong passwords, closing"));
                 session.phase = Phase::Closing;
+                Reply::new(421, "Too many wrong passwords, closing")
             } else {
-                session.reply(Reply::new(530, "Login incorrect"));
                 session.phase = Phase::NeedUser;
+                Reply::new(530, "Login incorrect")
             }
         }
+    };
+    if wait.is_zero() {
+        session.reply(reply);
+    } else {
+        session.reply_at(ctx, ctx.now + wait, reply);
     }
 }
 // ANCHOR_END: pass

@@ -12,8 +12,8 @@ pub fn mdtm(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let reply = match ctx.config.jail.resolve(&target) {
-        Ok(real) => match real.metadata().and_then(|meta| meta.modified()) {
+    let reply = match ctx.config.jail.metadata(&target) {
+        Ok(meta) => match meta.modified() {
             Ok(time) => Reply::new(213, timestamp(time)),
             Err(e) => Reply::new(550, format!("{path}: {e}")),
         },

@@ -1,7 +1,5 @@
 //! MKD and RMD: make and remove directories.
 
-use std::fs;
-
 use crate::jail::{self, JailError};
 use crate::reply::{Reply, quote_path};
 use crate::session::{Ctx, Session};
@@ -12,13 +10,17 @@ pub fn mkd(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let reply = match ctx.config.jail.entry(&target).map(fs::create_dir) {
-        Ok(Ok(())) => Reply::new(257, format!("{} created", quote_path(&target))),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+    let made = match ctx.config.jail.parent(&target) {
+        Ok(Some((dir, name))) => dir.create_dir(name),
+        Ok(None) => Err(std::io::ErrorKind::AlreadyExists.into()),
+        Err(error) => return session.reply(error.reply(path)),
+    };
+    let reply = match made {
+        Ok(()) => Reply::new(257, format!("{} created", quote_path(&target))),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Reply::new(550, format!("{path}: already exists"))
         }
-        Ok(Err(e)) => JailError::Io(e).reply(path),
-        Err(error) => error.reply(path),
+        Err(e) => JailError::from(e).reply(path),
     };
     session.reply(reply);
 }
@@ -32,13 +34,17 @@ pub fn rmd(session: &mut Session, ctx: &mut Ctx, path: &str) {
     if target == "/" {
         return session.reply(Reply::new(550, "The root cannot be removed"));
     }
-    let reply = match ctx.config.jail.entry(&target).map(fs::remove_dir) {
-        Ok(Ok(())) => Reply::new(250, format!("Removed {target}")),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+    let removed = match ctx.config.jail.parent(&target) {
+        Ok(Some((dir, name))) => dir.remove_dir(name),
+        Ok(None) => return session.reply(Reply::new(550, "The root cannot be removed")),
+        Err(error) => return session.reply(error.reply(path)),
+    };
+    let reply = match removed {
+        Ok(()) => Reply::new(250, format!("Removed {target}")),
+        Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
             Reply::new(550, format!("{path}: directory not empty"))
         }
-        Ok(Err(e)) => JailError::Io(e).reply(path),
-        Err(error) => error.reply(path),
+        Err(e) => JailError::from(e).reply(path),
     };
     session.reply(reply);
 }

@@ -5,8 +5,6 @@
 //! sequence (503): `cmd::execute` forgets the RNFR when any other command
 //! comes between.
 
-use std::fs;
-
 use crate::jail::{self, JailError};
 use crate::reply::Reply;
 use crate::session::{Ctx, Session};
@@ -20,8 +18,8 @@ pub fn rnfr(session: &mut Session, ctx: &mut Ctx, path: &str) {
     if target == "/" {
         return session.reply(Reply::new(550, "The root cannot be renamed"));
     }
-    match ctx.config.jail.entry(&target) {
-        Ok(entry) if entry.symlink_metadata().is_ok() => {
+    match ctx.config.jail.parent(&target) {
+        Ok(Some((dir, name))) if matches!(dir.kind(name), Ok(Some(_))) => {
             session.rename_from = Some(target);
             session.reply(Reply::new(350, "Ready for RNTO"));
         }
@@ -43,13 +41,18 @@ pub fn rnto(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Err(error) => return session.reply(error.reply(path)),
     };
     let jail = &ctx.config.jail;
-    let reply = match (jail.entry(&from), jail.entry(&to)) {
-        (Ok(source), Ok(destination)) => match fs::rename(source, destination) {
-            Ok(()) => Reply::new(250, format!("Renamed {from} to {to}")),
-            Err(e) => JailError::Io(e).reply(path),
-        },
+    // Both directories opened beneath the root; `renameat` moves the name
+    // between them (a link moves as a link, never followed).
+    let reply = match (jail.parent(&from), jail.parent(&to)) {
+        (Ok(Some((source, old))), Ok(Some((destination, new)))) => {
+            match source.rename(old, &destination, new) {
+                Ok(()) => Reply::new(250, format!("Renamed {from} to {to}")),
+                Err(e) => JailError::from(e).reply(path),
+            }
+        }
         (Err(error), _) => error.reply(&from),
         (_, Err(error)) => error.reply(path),
+        _ => Reply::new(550, "The root cannot be renamed"),
     };
     session.reply(reply);
 }

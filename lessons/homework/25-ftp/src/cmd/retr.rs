@@ -14,18 +14,16 @@ pub fn retr(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let real = match ctx.config.jail.resolve(&target) {
-        Ok(real) if real.is_file() => real,
-        Ok(_) => return session.reply(Reply::new(550, format!("{path}: not a plain file"))),
+    // Opened beneath the root in one step: no link followed, no FIFO
+    // waited on, nothing but a plain file accepted.
+    let (file, meta) = match ctx.config.jail.open_file(&target) {
+        Ok(opened) => opened,
         Err(error) => return session.reply(error.reply(path)),
     };
     if !session.data_offered() {
         return session.reply(Reply::new(425, "Use PASV or EPSV first"));
     }
-    let download = match Download::open(&real, offset) {
-        Ok(download) => download,
-        Err(e) => return session.reply(Reply::new(550, format!("{path}: {e}"))),
-    };
+    let download = Download::new(file, &meta, offset);
     let size = download.size();
     if offset > size {
         let text = format!("REST {offset} is past the end of {path} ({size} bytes)");

@@ -12,12 +12,9 @@ pub fn size(session: &mut Session, ctx: &mut Ctx, path: &str) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let reply = match ctx.config.jail.resolve(&target) {
-        Ok(real) => match real.metadata() {
-            Ok(meta) if meta.is_file() => Reply::new(213, meta.len().to_string()),
-            Ok(_) => Reply::new(550, format!("{path}: not a plain file")),
-            Err(e) => Reply::new(550, format!("{path}: {e}")),
-        },
+    let reply = match ctx.config.jail.metadata(&target) {
+        Ok(meta) if meta.is_file() => Reply::new(213, meta.len().to_string()),
+        Ok(_) => Reply::new(550, format!("{path}: not a plain file")),
         Err(error) => error.reply(path),
     };
     session.reply(reply);

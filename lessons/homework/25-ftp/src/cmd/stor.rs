@@ -6,10 +6,9 @@
 //! uploads too: the part file starts as a copy of the bytes kept from the
 //! existing file, so even then nobody ever sees a half-written file.
 
-use std::fs::File;
 use std::io;
 
-use crate::jail;
+use crate::jail::{self, JailError, Kind};
 use crate::reply::Reply;
 use crate::session::{Ctx, Session};
 use crate::transfer::{Job, Upload};
@@ -32,25 +31,43 @@ pub fn stor(session: &mut Session, ctx: &mut Ctx, path: &str, mode: Mode) {
         Ok(target) => target,
         Err(error) => return session.reply(error.reply(path)),
     };
-    let entry = match ctx.config.jail.entry(&target) {
-        Ok(entry) if entry.is_dir() => {
-            return session.reply(Reply::new(550, format!("{path}: is a directory")));
-        }
-        Ok(entry) => entry,
+    // The directory the file goes in, opened beneath the root, and the
+    // file's name in it. What already has that name must be a plain file:
+    // a link, a FIFO or a directory is refused.
+    let (dir, name) = match ctx.config.jail.parent(&target) {
+        Ok(Some((dir, name))) => (dir, name.to_string()),
+        Ok(None) => return session.reply(Reply::new(550, format!("{path}: is a directory"))),
         Err(error) => return session.reply(error.reply(path)),
     };
+    match dir.kind(&name) {
+        Ok(None | Some(Kind::File)) => {}
+        Ok(Some(Kind::Dir)) => {
+            return session.reply(Reply::new(550, format!("{path}: is a directory")));
+        }
+        Ok(Some(Kind::Link)) => return session.reply(JailError::Link.reply(path)),
+        Ok(Some(Kind::Other)) => return session.reply(JailError::Special.reply(path)),
+        Err(e) => return session.reply(JailError::from(e).reply(path)),
+    }
     if !session.data_offered() {
         return session.reply(Reply::new(425, "Use PASV or EPSV first"));
     }
     // What to keep of the existing file: all of it (APPE), its first
     // `offset` bytes (REST then STOR), or nothing (STOR).
-    let keep = match (mode, File::open(&entry)) {
-        (Mode::Replace, _) if offset == 0 => None,
-        (Mode::Append, Err(e)) if e.kind() == io::ErrorKind::NotFound => None,
-        (_, Err(e)) => {
+    let existing = match (mode, offset) {
+        (Mode::Replace, 0) => None,
+        _ => Some(dir.open_file(&name)),
+    };
+    let keep = match existing {
+        None => None,
+        Some(Err(JailError::Io(e)))
+            if mode == Mode::Append && e.kind() == io::ErrorKind::NotFound =>
+        {
+            None
+        }
+        Some(Err(e)) => {
             return session.reply(Reply::new(554, format!("{path}: cannot resume: {e}")));
         }
-        (_, Ok(existing)) => {
+        Some(Ok(existing)) => {
             let size = existing.metadata().map(|meta| meta.len()).unwrap_or(0);
             let keep = if mode == Mode::Append { size } else { offset };
             if keep > size {
@@ -60,7 +77,7 @@ pub fn stor(session: &mut Session, ctx: &mut Ctx, path: &str, mode: Mode) {
             Some((existing, keep))
         }
     };
-    let upload = match Upload::create(entry, keep, session.id) {
+    let upload = match Upload::create(dir, name, keep) {
         Ok(upload) => upload,
         Err(e) => return session.reply(Reply::new(550, format!("{path}: cannot create: {e}"))),
     };

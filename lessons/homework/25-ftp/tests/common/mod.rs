@@ -156,6 +156,12 @@ impl Control {
     /// Connects without reading anything.
     pub fn open(addr: SocketAddr) -> Control {
         let stream = TcpStream::connect(addr).expect("connect to the server");
+        Control::from_stream(stream)
+    }
+
+    /// A control connection over a stream the caller connected (from a
+    /// chosen local address, say), without reading anything.
+    pub fn from_stream(stream: TcpStream) -> Control {
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         Control {
             reader: BufReader::new(stream),
