@@ -117,14 +117,15 @@ const WRONG: &[Wrong] = &[
         fails: "each transfer WATCHes the balance",
     },
     Wrong {
-        // Checks the path as written, not where its links lead.
+        // Opens paths beneath the root's handle, but without asking the
+        // kernel to keep the walk beneath it: links lead anywhere.
         name: "ftp-jail-without-links",
         exercise: "ftp",
         base: Which::Solution,
         edits: &[Edit::Replace {
             file: "src/jail.rs",
-            find: "let real = self.on_disk(vpath).canonicalize()?;",
-            with: "let real = self.on_disk(vpath);\n        real.canonicalize()?;",
+            find: "how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;",
+            with: "how.resolve = libc::RESOLVE_NO_MAGICLINKS;",
         }],
         fails: "symbolic links that lead out of the root are refused",
     },
