@@ -15,9 +15,12 @@ list:
     @cargo run --quiet --package course -- list
 
 # Build and run a lesson: just run lesson-05 [PROGRAM] [ARGS...]
+# [no-cd]: the program runs in your folder, so `get a.txt` or `--root share`
+# mean what they say there; --manifest-path finds the workspace from anywhere.
 [no-exit-message]
+[no-cd]
 run lesson *args:
-    @cargo run --quiet --package course -- run "$@"
+    @cargo run --quiet --manifest-path "{{justfile_directory()}}/Cargo.toml" --package course -- run "$@"
 
 # Run a benchmark, optimised: just bench NAME [ARGS...] (no NAME: list them)
 [no-exit-message]

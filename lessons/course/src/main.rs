@@ -59,9 +59,17 @@ fn main() -> ExitCode {
 
 fn run(root: &std::path::Path, plan: course::Plan) -> ExitCode {
     let mut cargo = cargo(root);
+    // The program runs in the folder the student typed `just run` in (the
+    // recipe is [no-cd]), so relative paths such as `ftp-client get a.txt`
+    // or `--root share` resolve there; --manifest-path finds the workspace.
+    if let Ok(here) = std::env::current_dir() {
+        cargo.current_dir(here);
+    }
     cargo
+        .arg("run")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
         .args([
-            "run",
             "--quiet",
             "--package",
             &plan.package,

@@ -32,8 +32,8 @@ pub enum ConnectError {
 
     /// The broker answered but refused the user name or password.
     #[error(
-        "{broker} at {url} refused the login: {reason}\n  Check the user and password in the URL; \
-         the RabbitMQ chapter shows how to create a user with `rabbitmqctl add_user`."
+        "{broker} at {url} refused the login: {reason}\n  {hint}",
+        hint = broker.login_hint()
     )]
     AuthRefused {
         broker: Broker,
@@ -56,6 +56,22 @@ pub enum ConnectError {
         reason: String,
     },
 
+    /// Something answered at that address, but not in the broker's protocol:
+    /// typically the other broker's port (Redis on 6379, RabbitMQ on 5672).
+    #[error(
+        "something answered at {url}, but it does not speak the {broker} protocol: {reason}\n  \
+         Is the port right? {broker} listens on {port} unless told otherwise \
+         ({other} on {other_port}).",
+        port = broker.default_port(),
+        other = broker.other(),
+        other_port = broker.other().default_port()
+    )]
+    WrongProtocol {
+        broker: Broker,
+        url: String,
+        reason: String,
+    },
+
     /// Anything else the broker or the client library reported.
     #[error("{broker} at {url}: {reason}")]
     Other {
@@ -70,6 +86,40 @@ pub enum ConnectError {
 pub enum Broker {
     RabbitMq,
     Redis,
+}
+
+impl Broker {
+    /// The port `just up` (and the broker's own default) listens on.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Broker::RabbitMq => 5672,
+            Broker::Redis => 6379,
+        }
+    }
+
+    /// The course's other broker, the one a wrong port usually reaches.
+    pub fn other(self) -> Broker {
+        match self {
+            Broker::RabbitMq => Broker::Redis,
+            Broker::Redis => Broker::RabbitMq,
+        }
+    }
+
+    /// What to check when the login is refused: each broker has its own
+    /// kind of account.
+    pub fn login_hint(self) -> &'static str {
+        match self {
+            Broker::RabbitMq => {
+                "Check the user and password in the URL; \
+                 the RabbitMQ chapter shows how to create a user with `rabbitmqctl add_user`."
+            }
+            Broker::Redis => {
+                "Check the password in the URL (redis://:PASSWORD@HOST:PORT/, or \
+                 redis://USER:PASSWORD@... for an ACL user): it must be the server's \
+                 `requirepass` (`CONFIG GET requirepass` in redis-cli shows it)."
+            }
+        }
+    }
 }
 
 impl fmt::Display for Broker {

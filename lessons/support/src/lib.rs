@@ -22,10 +22,16 @@
 //!   and [`net::bind`] gives their listeners a listen queue deep enough for
 //!   a thousand clients arriving at once.
 //!
+//! - **Arguments checked when they are parsed** ([`cli`]): one `--listen`
+//!   parser for every server, worker counts the open-file limit can hold,
+//!   zero refused where it means nothing, a next step when a port is taken,
+//!   and a quiet end when `program | head` closes the pipe.
+//!
 //! Lessons put it in their `Cargo.toml` as `support.workspace = true`, and in
 //! `[dev-dependencies]` with `features = ["testkit"]`.
 
 pub mod amqp;
+pub mod cli;
 mod error;
 pub mod fdlimit;
 pub mod net;

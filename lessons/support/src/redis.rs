@@ -99,6 +99,14 @@ pub fn explain(error: RedisError, url: &str) -> ConnectError {
             url,
             reason,
         }
+    } else if error.kind() == ErrorKind::Parse {
+        // The reply was not RESP at all: another service on that port
+        // (RabbitMQ answers anything with its own protocol header).
+        ConnectError::WrongProtocol {
+            broker,
+            url,
+            reason,
+        }
     } else if matches!(error.kind(), ErrorKind::AuthenticationFailed)
         || error.code() == Some("NOAUTH")
         || error.code() == Some("WRONGPASS")

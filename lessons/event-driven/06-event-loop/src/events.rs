@@ -191,16 +191,38 @@ impl EventLoop {
 
 // ANCHOR: device
 /// A device that reads events from lines of text (the keyboard of this
-/// lesson: stdin) and sends them to the queue. Lines that are not events
-/// are reported and skipped. Runs until the input ends or the loop has
-/// gone.
-pub fn text_device(input: impl std::io::BufRead, queue: Sender<Event>) {
-    for line in input.lines() {
-        let Ok(line) = line else { break };
+/// lesson: stdin) and sends them to the queue. Lines that are not events,
+/// and lines that are not even text (not UTF-8), are reported and skipped:
+/// the lines after them still count. Runs until the input ends or the loop
+/// has gone.
+pub fn text_device(mut input: impl std::io::BufRead, queue: Sender<Event>) {
+    let mut bytes = Vec::new();
+    let mut number = 0;
+    loop {
+        // Read bytes, not a String: `lines()` would stop at the first line
+        // that is not UTF-8, and every line after it would be lost.
+        bytes.clear();
+        match input.read_until(b'\n', &mut bytes) {
+            Ok(0) => break, // the end of the input
+            Ok(_) => number += 1,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                eprintln!("cannot read the input: {error}");
+                break;
+            }
+        }
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            eprintln!(
+                "line {number} is not UTF-8 text, skipped: {:?}",
+                String::from_utf8_lossy(&bytes).trim_end()
+            );
+            continue;
+        };
+        let line = line.trim_end_matches(['\r', '\n']);
         if line.trim().is_empty() {
             continue;
         }
-        match parse(&line) {
+        match parse(line) {
             Ok(event) => {
                 if queue.send(event).is_err() {
                     break; // the loop has stopped

@@ -86,7 +86,7 @@ async fn handle_line(client: &Client, line: &str) -> bool {
         // `help`, and every mistake clap finds (unknown verb, no --hosts,
         // a task id that is not a number): its message, then the next prompt.
         Err(error) => {
-            let _ = error.print();
+            let _ = crate::cmd::explain(error).print();
             true
         }
         Ok(Line {
@@ -147,29 +147,45 @@ impl Input {
                     Ok(line) => return Some(line),
                     // Ctrl-C drops the line being typed, as in bash.
                     Err(rustyline::error::ReadlineError::Interrupted) => continue,
+                    // Bytes that are not UTF-8: say so, and read on.
+                    Err(rustyline::error::ReadlineError::Io(error))
+                        if error.kind() == std::io::ErrorKind::InvalidData =>
+                    {
+                        eprintln!("error: that line is not UTF-8 text (nothing was run)");
+                        continue;
+                    }
                     Err(_) => return None,
                 }
             },
-            Input::Pipe(stdin) => {
+            Input::Pipe(stdin) => loop {
                 print!("{PROMPT}");
                 let _ = std::io::stdout().flush();
-                let mut line = String::new();
-                match stdin.read_line(&mut line) {
+                // Bytes, not a String: a line that is not UTF-8 must not end
+                // the shell and lose every line after it.
+                let mut bytes = Vec::new();
+                match stdin.read_until(b'\n', &mut bytes) {
                     Ok(0) | Err(_) => {
                         println!();
-                        None
+                        return None;
                     }
                     Ok(_) => {
                         // Echo it: piped input is not shown by a terminal,
                         // and a transcript should read like a session.
-                        print!("{line}");
-                        if !line.ends_with('\n') {
+                        let shown = String::from_utf8_lossy(&bytes);
+                        print!("{shown}");
+                        if !shown.ends_with('\n') {
                             println!();
                         }
-                        Some(line)
+                        match String::from_utf8(bytes) {
+                            Ok(line) => return Some(line),
+                            Err(_) => eprintln!(
+                                "error: that line is not UTF-8 text (nothing was run); \
+                                 undecodable bytes are shown as \u{FFFD}"
+                            ),
+                        }
                     }
                 }
-            }
+            },
         }
     }
 }

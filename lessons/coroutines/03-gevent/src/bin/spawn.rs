@@ -21,7 +21,7 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     unit_ms: u64,
     /// Worker threads that run coroutines (gevent has one).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = support::cli::workers)]
     workers: usize,
     /// Width of the timeline, in characters.
     #[arg(long, default_value_t = 60)]

@@ -16,13 +16,13 @@ use support::timeline::format_duration;
 #[command(version)]
 struct Args {
     /// How many tasks.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = support::cli::at_least_one::<usize>)]
     tasks: usize,
     /// How long each task waits, in milliseconds.
     #[arg(long, default_value_t = 500)]
     delay_ms: u64,
     /// Worker threads that run coroutines (gevent has one).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = support::cli::workers)]
     workers: usize,
     /// Width of the timelines, in characters.
     #[arg(long, default_value_t = 60)]

@@ -14,13 +14,13 @@ use lesson_04_io_switch::delay_server::serve;
 /// Where the delay server listens unless told otherwise.
 const DEFAULT_ADDR: &str = "127.0.0.1:8004";
 
-/// An HTTP server that answers GET /delay/{ms}/bytes/{n} after ms
-/// milliseconds with n bytes.
+/// An HTTP server that answers GET /delay/MS/bytes/N after MS
+/// milliseconds with N bytes.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     /// Address to listen on (port 0: any free port).
-    #[arg(long, default_value = DEFAULT_ADDR)]
+    #[arg(long, default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
     listen: SocketAddr,
 }
 
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let listener = match TcpListener::bind(args.listen) {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("error: cannot listen on {}: {error}", args.listen);
+            eprintln!("error: {}", support::cli::listen_error(args.listen, &error));
             return ExitCode::FAILURE;
         }
     };

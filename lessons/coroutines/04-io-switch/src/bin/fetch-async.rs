@@ -18,7 +18,7 @@ struct Args {
     /// URLs to fetch (http or https). None: a local delay server's pages.
     urls: Vec<String>,
     /// How long one whole download may take, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = support::cli::positive_millis)]
     timeout_ms: u64,
 }
 
@@ -27,6 +27,8 @@ struct Args {
 /// `current_thread` runtime.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    // `... | head -2` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     match run(args).await {
         Ok(0) => ExitCode::SUCCESS,

@@ -20,15 +20,17 @@ struct Args {
     /// URLs to fetch (http or https). None: a local delay server's pages.
     urls: Vec<String>,
     /// Worker threads that run coroutines (gevent has one).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = support::cli::workers)]
     workers: usize,
     /// How long connecting or one read may take, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = support::cli::positive_millis)]
     timeout_ms: u64,
 }
 
 // ANCHOR: main
 fn main() -> ExitCode {
+    // `... | head -2` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     configure(args.workers);
     match run(args) {

@@ -17,11 +17,11 @@ use lesson_05_coroutine_echo::{DEFAULT_ADDR, Log, bind, configure, serve};
 #[command(version)]
 struct Args {
     /// Address to listen on (port 0: any free port).
-    #[arg(long, default_value = DEFAULT_ADDR)]
+    #[arg(long, default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
     listen: SocketAddr,
     /// Worker threads that run the coroutines.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    workers: u16,
+    #[arg(long, default_value_t = 1, value_parser = support::cli::workers)]
+    workers: usize,
     /// Print every connection and every message (slow under load).
     #[arg(long)]
     verbose: bool,
@@ -30,11 +30,11 @@ struct Args {
 // ANCHOR: main
 fn main() -> ExitCode {
     let args = Args::parse();
-    configure(usize::from(args.workers));
+    configure(args.workers);
     let listener = match bind(args.listen) {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("error: cannot listen on {}: {error}", args.listen);
+            eprintln!("error: {}", support::cli::listen_error(args.listen, &error));
             return ExitCode::FAILURE;
         }
     };

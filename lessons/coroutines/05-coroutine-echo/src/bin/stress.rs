@@ -20,27 +20,27 @@ struct Args {
     #[arg(long, default_value = DEFAULT_ADDR)]
     server: SocketAddr,
     /// Connections open at the same time.
-    #[arg(long, short = 'c', default_value_t = 100)]
+    #[arg(long, short = 'c', default_value_t = 100, value_parser = support::cli::at_least_one::<usize>)]
     connections: usize,
     /// Messages sent on each connection, one after another.
-    #[arg(long, short = 'm', default_value_t = 10)]
+    #[arg(long, short = 'm', default_value_t = 10, value_parser = support::cli::at_least_one::<usize>)]
     messages: usize,
     /// Bytes per message.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     size: u32,
     /// Worker threads for the client's coroutines.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    workers: u16,
+    #[arg(long, default_value_t = 1, value_parser = support::cli::workers)]
+    workers: usize,
     /// How long one echo may take, in milliseconds, before its connection
     /// counts as failed.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = support::cli::positive_millis)]
     timeout_ms: u64,
 }
 
 // ANCHOR: main
 fn main() -> ExitCode {
     let args = Args::parse();
-    configure(usize::from(args.workers));
+    configure(args.workers);
     let plan = StressPlan {
         server: args.server,
         connections: args.connections,

@@ -25,6 +25,8 @@ struct Args {
 
 // ANCHOR: main
 fn main() {
+    // `... | head -2` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     let mut event_loop = EventLoop::new();
 

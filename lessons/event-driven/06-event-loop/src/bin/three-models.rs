@@ -17,7 +17,7 @@ use support::timeline::Timeline;
 #[command(version)]
 struct Args {
     /// How many tasks.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = support::cli::at_least_one::<usize>)]
     tasks: usize,
     /// IO waits per task.
     #[arg(long, default_value_t = 2)]
@@ -35,6 +35,8 @@ struct Args {
 
 // ANCHOR: main
 fn main() -> ExitCode {
+    // `... | head -2` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     let plan = Plan {
         tasks: args.tasks,

@@ -25,7 +25,7 @@ struct Args {
     #[arg(long, default_value = ".")]
     root: PathBuf,
     /// The address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = DEFAULT_ADDR)]
+    #[arg(long, default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
     listen: SocketAddr,
     /// An account, NAME:PASSWORD (read-write) or NAME:PASSWORD:ro; repeat
     /// for more.
@@ -50,12 +50,8 @@ fn serve(args: Args) -> anyhow::Result<()> {
     for spec in &args.users {
         users.add(spec)?;
     }
-    let listener = std::net::TcpListener::bind(args.listen).with_context(|| {
-        format!(
-            "cannot listen on {} (is another server using it? --listen 127.0.0.1:0 picks a free port)",
-            args.listen
-        )
-    })?;
+    let listener = std::net::TcpListener::bind(args.listen)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
     let mut server = Server::new(listener, Config { jail, users })?;
     // The first line: the checker reads the port from it.
     println!("listening on {}", server.local_addr()?);

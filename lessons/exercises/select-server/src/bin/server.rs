@@ -10,6 +10,7 @@
 //! runs this program on a free port and talks to it.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,8 +23,8 @@ use support::fdlimit::{self, Raised};
 #[command(version)]
 struct Args {
     /// Where to listen (port 0: any free port; the first line says which).
-    #[arg(long, default_value = DEFAULT_ADDR)]
-    listen: String,
+    #[arg(long, default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
+    listen: SocketAddr,
     /// Print only the `listening on` line and errors.
     #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
@@ -48,8 +49,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let listener = support::net::bind(&args.listen, support::net::BACKLOG)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = support::net::bind(args.listen, support::net::BACKLOG)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
     let mut server = Server::new(listener, verbosity)?;
     // A little room past FD_SETSIZE, so that connections select(2) cannot
     // watch are accepted and told why, instead of waiting unanswered.

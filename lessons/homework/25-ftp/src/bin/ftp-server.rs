@@ -28,7 +28,7 @@ struct Args {
     #[arg(long, env = "FTP_ROOT", default_value = ".")]
     root: PathBuf,
     /// The address to listen on (port 0 picks a free port).
-    #[arg(long, env = "FTP_LISTEN", default_value = DEFAULT_ADDR)]
+    #[arg(long, env = "FTP_LISTEN", default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
     listen: SocketAddr,
     /// An account, NAME:PASSWORD (read-write) or NAME:PASSWORD:ro; repeat
     /// for more.
@@ -80,12 +80,8 @@ fn main() -> ExitCode {
 
 fn serve(args: Args) -> anyhow::Result<()> {
     let config = config(&args)?;
-    let listener = std::net::TcpListener::bind(args.listen).with_context(|| {
-        format!(
-            "cannot listen on {} (is another server using it? --listen 127.0.0.1:0 picks a free port)",
-            args.listen
-        )
-    })?;
+    let listener = std::net::TcpListener::bind(args.listen)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
     let mut server = Server::new(listener, config.clone())?;
     // The first line, flushed: tests and benchmarks read the port from it.
     println!("listening on {}", server.local_addr()?);

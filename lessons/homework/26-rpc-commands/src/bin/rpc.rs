@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use lesson_26_rpc_commands::auth::{Key, KeyArg};
 use lesson_26_rpc_commands::client::Client;
-use lesson_26_rpc_commands::cmd::Verb;
+use lesson_26_rpc_commands::cmd::{self, Verb};
 use lesson_26_rpc_commands::names::NamespaceArg;
 use lesson_26_rpc_commands::{AmqpUrl, RedisUrl, init_tracing, shell};
 
@@ -37,7 +37,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
-    let args = Args::parse();
+    let args = Args::try_parse().unwrap_or_else(|error| cmd::explain(error).exit());
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

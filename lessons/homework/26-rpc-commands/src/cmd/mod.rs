@@ -26,6 +26,8 @@ use crate::client::Client;
 #[derive(Debug, clap::Subcommand)]
 pub enum Verb {
     /// Run a command on some hosts; prints `task id: N` at once
+    // clap would show `--hosts <HOST>... <CMD>`, an order that cannot work.
+    #[command(override_usage = "rpc run <CMD> --hosts <HOST>... [OPTIONS]")]
     Run(Run),
     /// Show each host's state and output for task N
     #[command(name = "check_task", visible_alias = "check-task")]
@@ -45,3 +47,25 @@ impl Verb {
     }
 }
 // ANCHOR_END: verb
+
+/// Adds the way out to clap's "CMD is missing" error. `--hosts` takes every
+/// word after it, so in `run --hosts web-1 df` the command became a host
+/// name: the fix is to put the command first, or to end the hosts with `--`.
+pub fn explain(mut error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let cmd_missing = error.kind() == ErrorKind::MissingRequiredArgument
+        && matches!(error.get(ContextKind::InvalidArg),
+            Some(ContextValue::Strings(missing)) if missing.iter().any(|arg| arg == "<CMD>"));
+    if cmd_missing {
+        error.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![
+                "--hosts takes every word after it as a host name: put the command first, \
+                 `run \"df -h\" --hosts web-1 web-2`, or end the host names with --, \
+                 `run --hosts web-1 web-2 -- \"df -h\"`"
+                    .into(),
+            ]),
+        );
+    }
+    error
+}

@@ -30,6 +30,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // `... | head -2` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

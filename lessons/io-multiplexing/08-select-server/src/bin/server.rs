@@ -10,6 +10,7 @@
 //! Try it with `just run lesson-08 client`, or by hand with `nc 127.0.0.1 10000`.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,8 +23,8 @@ use support::fdlimit::{self, Raised};
 #[command(version)]
 struct Args {
     /// Where to listen (port 0: any free port; the first line says which).
-    #[arg(long, default_value = DEFAULT_ADDR)]
-    listen: String,
+    #[arg(long, default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
+    listen: SocketAddr,
     /// Print only the `listening on` line and errors.
     #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
@@ -49,8 +50,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let listener = support::net::bind(&args.listen, support::net::BACKLOG)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = support::net::bind(args.listen, support::net::BACKLOG)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
     let mut server = Server::new(listener, verbosity)?;
     // Room for a few descriptors past FD_SETSIZE, so that connections
     // beyond select's limit can be accepted and told why they are refused,

@@ -10,6 +10,7 @@
 //! `just run lesson-08 client` (its replies come back unchanged here).
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,8 +23,8 @@ use support::fdlimit::{self, Raised};
 #[command(version)]
 struct Args {
     /// Where to listen (port 0: any free port; the first line says which).
-    #[arg(long, default_value = DEFAULT_ADDR)]
-    listen: String,
+    #[arg(long, default_value = DEFAULT_ADDR, value_parser = support::cli::listen_addr)]
+    listen: SocketAddr,
     /// Print only the `listening on` line and errors.
     #[arg(long, short)]
     quiet: bool,
@@ -46,8 +47,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Verbosity::Normal
     };
-    let listener = support::net::bind(&args.listen, support::net::BACKLOG)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = support::net::bind(args.listen, support::net::BACKLOG)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
     // Every connection is a descriptor: take all the hard limit allows (as
     // Redis does), so ten thousand clients fit where the soft limit is 1,024.
     let raised = fdlimit::raise_to_hard(1 << 20);

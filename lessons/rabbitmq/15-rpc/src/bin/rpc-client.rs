@@ -29,8 +29,10 @@ struct Args {
     #[arg(long, default_value = "10", value_parser = seconds)]
     timeout: Duration,
     /// The numbers to ask for; all calls are sent at once. Anything that is
-    /// not a number is sent as it is, to see the server's error reply.
-    #[arg(default_value = "30", allow_hyphen_values = true)]
+    /// not a number is sent as it is, to see the server's error reply
+    /// (negative numbers too; but `--anything` is a flag, and a misspelt
+    /// one is refused rather than sent).
+    #[arg(default_value = "30", allow_negative_numbers = true)]
     requests: Vec<String>,
 }
 

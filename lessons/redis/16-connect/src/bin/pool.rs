@@ -25,13 +25,13 @@ struct Args {
     #[command(flatten)]
     keys: KeyArgs,
     /// How many threads (or tokio tasks) run at once
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = support::cli::at_least_one::<usize>)]
     workers: usize,
     /// How many INCRs each worker sends
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = support::cli::at_least_one::<usize>)]
     incrs: usize,
     /// How many connections a pool may hold
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = support::cli::at_least_one::<u32>)]
     size: u32,
     /// How many INCRs each worker sends in the run without a pool (each one
     /// opens and closes a connection, so keep it small)
