@@ -29,6 +29,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // `... | head` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     let count = args.threads as usize;
     // One descriptor per connection, plus a few for stdio.

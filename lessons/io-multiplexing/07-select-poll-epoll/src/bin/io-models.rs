@@ -43,6 +43,8 @@ const LEGEND: Legend = Legend {
 };
 
 fn main() -> ExitCode {
+    // `... | head` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // `... | head` ends us quietly, as it ends `ls`.
+    support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     let result = if args.evict {
         memcached::evict(&args.url)
