@@ -466,6 +466,9 @@ fn run_on_one_agent(dir: &Path, agent_args: &[&str], run_args: &[&str]) -> Strin
 #[test]
 fn a_command_past_its_timeout_is_killed_with_everything_it_started() {
     let seconds = unique_sleep();
+    // The bound below is about the command's timeout, not about starting the
+    // brokers, which takes longer than that on a loaded machine.
+    let _ = (shared_rabbitmq(), shared_redis());
     let started = Instant::now();
     // The shell starts a background sleep and waits on a foreground one:
     // only killing the whole process group ends both.
