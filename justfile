@@ -262,10 +262,15 @@ doctor:
     done
 
     echo
-    if [ "$problems" -eq 0 ]; then echo "All set: try just run lesson-01, then just test."; else echo "$problems thing(s) to fix, listed above."; exit 1; fi
+    if [ "$problems" -eq 0 ]; then echo "All set: try just run lesson-01, then just test."; else echo "$problems thing(s) to fix, listed above (just setup installs what is missing)."; exit 1; fi
+
+# Install what this machine lacks for the course (brokers, FTP clients, memcached, mdbook), and nothing else.
+setup *args:
+    @scripts/setup "$@"
 
 # Everything CI checks: formatting, clippy, every test (with throwaway brokers), the book.
 test:
+    @scripts/setup --for "just test"
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
