@@ -5,6 +5,9 @@ set positional-arguments
 
 # Where `just up` keeps native brokers' data, logs and pid files (gitignored).
 brokers := justfile_directory() / ".brokers"
+# The course Redis's password: support::redis::COURSE_REDIS_PASSWORD (a test
+# checks that they agree).
+redis_password := "course-redis"
 
 # Show the recipes.
 default:
@@ -43,67 +46,98 @@ transcripts *args:
 check *args:
     @cargo run --quiet --package classroom --bin check -- "$@"
 
-# Start Redis and RabbitMQ on the default ports (docker compose, else native binaries).
-up:
+# Start Redis, RabbitMQ and Memcached on the default ports (docker compose, else native binaries): just up [redis] [rabbitmq] [memcached]
+up *services:
     #!/usr/bin/env bash
     set -euo pipefail
+    services=("$@")
+    [ ${#services[@]} -gt 0 ] || services=(redis rabbitmq memcached)
+    for service in "${services[@]}"; do
+        case "$service" in redis|rabbitmq|memcached) ;; *) echo "just up: no broker called '$service' (redis, rabbitmq, memcached)" >&2; exit 2;; esac
+    done
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
-        echo "Docker engine found: starting the brokers with docker compose"
-        docker compose up --detach --wait
+        echo "Docker engine found: starting ${services[*]} with docker compose"
+        docker compose up --detach --wait "${services[@]}"
         just status
         exit 0
     fi
-    echo "No Docker engine here: starting the native redis-server and rabbitmq-server"
-    mkdir -p "{{brokers}}/redis" "{{brokers}}/rabbitmq"
+    echo "No Docker engine here: starting the native servers (${services[*]})"
+    answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+    started() { # name port pidfile log: wait until the port answers, while the process lives
+        local i
+        for i in $(seq 900); do
+            if answers "$2"; then [ "$i" -gt 10 ] && echo; return 0; fi
+            kill -0 "$(cat "$3")" 2>/dev/null || { echo; echo "$1 exited; its output:" >&2; tail -n 30 "$4" >&2; return 1; }
+            [ "$i" -eq 10 ] && printf "%s: starting" "$1"
+            [ "$i" -gt 10 ] && printf "."
+            sleep 0.1
+        done
+        echo; echo "$1 did not answer within 90 s; see $4" >&2; return 1
+    }
 
+    for service in "${services[@]}"; do
+        dir="{{brokers}}/$service"
+        mkdir -p "$dir"
+        case "$service" in
     # --- Redis ------------------------------------------------------------
-    if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
-        echo "redis:    something already answers on 127.0.0.1:6379, leaving it alone"
-    else
-        command -v redis-server >/dev/null || { echo "redis-server is not installed: apt-get install redis-server (macOS: brew install redis)" >&2; exit 1; }
-        redis-server --port 6379 --bind 127.0.0.1 --daemonize yes \
-            --dir "{{brokers}}/redis" --pidfile "{{brokers}}/redis/redis.pid" \
-            --logfile "{{brokers}}/redis/redis.log"
-        for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
-        echo "redis:    started, redis://127.0.0.1:6379/ (log: .brokers/redis/redis.log)"
-    fi
-
-    # --- RabbitMQ ---------------------------------------------------------
-    if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
-        echo "rabbitmq: something already answers on 127.0.0.1:5672, leaving it alone"
-        exit 0
-    fi
-    # Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user; the
-    # script behind it runs the node as you, with state in .brokers/.
-    server=/usr/lib/rabbitmq/bin/rabbitmq-server
-    [ -x "$server" ] || server=$(command -v rabbitmq-server) || { echo "rabbitmq-server is not installed: apt-get install rabbitmq-server (macOS: brew install rabbitmq)" >&2; exit 1; }
-    dir="{{brokers}}/rabbitmq"
-    printf '[rabbitmq_management].\n' > "$dir/enabled_plugins"
-    printf 'listeners.tcp.default = 127.0.0.1:5672\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = 15672\n' > "$dir/rabbitmq.conf"
-    : > "$dir/rabbitmq-env.conf"
-    RABBITMQ_NODENAME=course@localhost \
-    RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
-    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
-    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
-    RABBITMQ_MNESIA_BASE="$dir/mnesia" \
-    RABBITMQ_LOG_BASE="$dir/log" \
-    RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
-    RABBITMQ_ALLOW_INPUT=1 \
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-noinput" \
-        setsid "$server" > "$dir/stdout.log" 2>&1 < /dev/null &
-    echo $! > "$dir/rabbitmq.pid"
-    printf "rabbitmq: starting"
-    for _ in $(seq 600); do
-        if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
-            echo
-            echo "rabbitmq: started, amqp://guest:guest@127.0.0.1:5672/%2f"
-            echo "          management UI http://127.0.0.1:15672 (guest/guest); log: .brokers/rabbitmq/"
-            exit 0
+    redis)
+        if answers 6379; then
+            echo "redis:     something already answers on 127.0.0.1:6379, leaving it alone"
+            continue
         fi
-        kill -0 "$(cat "$dir/rabbitmq.pid")" 2>/dev/null || { echo; echo "rabbitmq-server exited; its output:" >&2; tail -n 30 "$dir/stdout.log" >&2; exit 1; }
-        printf "."; sleep 0.1
+        command -v redis-server >/dev/null || { echo "redis-server is not installed: just setup installs it" >&2; exit 1; }
+        # A password (support::redis::COURSE_REDIS_PASSWORD): an open Redis
+        # lets every local program read and rewrite every key.
+        redis-server --port 6379 --bind 127.0.0.1 --requirepass "{{redis_password}}" --daemonize yes \
+            --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+        for _ in $(seq 100); do answers 6379 && break; sleep 0.1; done
+        echo "redis:     started, redis://:{{redis_password}}@127.0.0.1:6379/ (redis-cli -a {{redis_password}}; log: .brokers/redis/redis.log)"
+        ;;
+    # --- RabbitMQ ---------------------------------------------------------
+    rabbitmq)
+        if answers 5672; then
+            echo "rabbitmq:  something already answers on 127.0.0.1:5672, leaving it alone"
+            continue
+        fi
+        # Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user; the
+        # script behind it runs the node as you, with state in .brokers/.
+        server=/usr/lib/rabbitmq/bin/rabbitmq-server
+        [ -x "$server" ] || server=$(command -v rabbitmq-server) || { echo "rabbitmq-server is not installed: just setup installs it" >&2; exit 1; }
+        printf '[rabbitmq_management].\n' > "$dir/enabled_plugins"
+        printf 'listeners.tcp.default = 127.0.0.1:5672\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = 15672\n' > "$dir/rabbitmq.conf"
+        : > "$dir/rabbitmq-env.conf"
+        RABBITMQ_NODENAME=course@localhost \
+        RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
+        RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+        RABBITMQ_MNESIA_BASE="$dir/mnesia" \
+        RABBITMQ_LOG_BASE="$dir/log" \
+        RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+        RABBITMQ_ALLOW_INPUT=1 \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-noinput" \
+            setsid "$server" > "$dir/stdout.log" 2>&1 < /dev/null &
+        echo $! > "$dir/rabbitmq.pid"
+        started rabbitmq 5672 "$dir/rabbitmq.pid" "$dir/stdout.log"
+        echo "rabbitmq:  started, amqp://guest:guest@127.0.0.1:5672/%2f"
+        echo "           management UI http://127.0.0.1:15672 (guest/guest); log: .brokers/rabbitmq/"
+        ;;
+    # --- Memcached --------------------------------------------------------
+    memcached)
+        if answers 11211; then
+            echo "memcached: something already answers on 127.0.0.1:11211, leaving it alone"
+            continue
+        fi
+        command -v memcached >/dev/null || { echo "memcached is not installed: just setup installs it" >&2; exit 1; }
+        # memcached refuses to run as root unless told which user to be.
+        as=(); [ "$(id -u)" -ne 0 ] || as=(--user root)
+        setsid memcached --port 11211 --listen 127.0.0.1 --udp-port 0 "${as[@]}" \
+            > "$dir/memcached.log" 2>&1 < /dev/null &
+        echo $! > "$dir/memcached.pid"
+        started memcached 11211 "$dir/memcached.pid" "$dir/memcached.log"
+        echo "memcached: started, 127.0.0.1:11211 (log: .brokers/memcached/memcached.log)"
+        ;;
+        esac
     done
-    echo; echo "rabbitmq-server did not answer within 60 s; see $dir/stdout.log" >&2; exit 1
 
 # Stop the brokers that `just up` started (and nothing else).
 down:
@@ -112,7 +146,7 @@ down:
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
         docker compose down
     fi
-    for name in redis rabbitmq; do
+    for name in redis rabbitmq memcached; do
         pidfile="{{brokers}}/$name/$name.pid"
         [ -f "$pidfile" ] || { echo "$name: not started by just up"; continue; }
         pid=$(cat "$pidfile")
@@ -144,8 +178,9 @@ status:
             echo "$1: nothing on 127.0.0.1:$2 (start it with: just up)"
         fi
     }
-    check redis 6379 "redis://127.0.0.1:6379/" "{{brokers}}/redis/redis.pid"
+    check redis 6379 "redis://:{{redis_password}}@127.0.0.1:6379/" "{{brokers}}/redis/redis.pid"
     check rabbitmq 5672 "amqp://guest:guest@127.0.0.1:5672/%2f" "{{brokers}}/rabbitmq/rabbitmq.pid"
+    check memcached 11211 "127.0.0.1:11211" "{{brokers}}/memcached/memcached.pid"
     if (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then echo "rabbitmq management UI: http://127.0.0.1:15672"; fi
 
 # Run rabbitmqctl against the course broker: just rabbitmqctl add_user hhh hhh1234
@@ -175,7 +210,7 @@ doctor:
     warn() { printf '  \033[33mnote\033[0m  %s\n' "$1"; }
     bad()  { printf '  \033[31mfix\033[0m   %s\n' "$1"; problems=$((problems + 1)); }
     install() { # debian-package brew-formula
-        if [ -n "$mac" ]; then echo "brew install $2"; else echo "sudo apt-get install $1"; fi
+        if [ -n "$mac" ]; then echo "just setup (or brew install $2)"; else echo "just setup (or sudo apt-get install $1)"; fi
     }
     have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -192,7 +227,7 @@ doctor:
         bad "Rust is missing: install it from https://rustup.rs"
     fi
     have just && ok "just $(just --version | cut -d' ' -f2)"
-    if have mdbook; then ok "mdbook $(mdbook --version | cut -d' ' -f2)"; else bad "mdbook is missing: cargo install --locked mdbook"; fi
+    if have mdbook; then ok "mdbook $(mdbook --version | cut -d' ' -f2)"; else bad "mdbook is missing: just setup (or cargo install --locked mdbook)"; fi
 
     echo "Brokers (lessons 10-26, and the tests)"
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
@@ -207,9 +242,10 @@ doctor:
         bad "rabbitmq-server is missing: $(install rabbitmq-server rabbitmq)"
     fi
     if have epmd || [ -n "$mac" ]; then :; else warn "epmd not on PATH (it comes with Erlang, a dependency of rabbitmq-server)"; fi
+    if have memcached; then ok "memcached $(memcached --version | cut -d' ' -f2)"; else bad "memcached is missing: $(install memcached memcached)"; fi
 
     echo "Tools some lessons and tests use"
-    for tool in curl python3; do
+    for tool in curl lftp python3; do
         if have "$tool"; then ok "$tool"; else bad "$tool is missing: $(install "$tool" "$tool")"; fi
     done
 
@@ -218,27 +254,32 @@ doctor:
         if have ss; then ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)".*/\1/p' | head -n1
         elif have lsof; then lsof -nP -iTCP:"$1" -sTCP:LISTEN 2>/dev/null | awk 'NR==2 {print $1}'; fi
     }
-    for entry in "6379 Redis" "5672 RabbitMQ" "15672 RabbitMQ-management" "8001 lesson-05-server" "10000 lessons-08/09-server" "2121 lesson-25-ftp-server" "3000 just-book"; do
+    for entry in "6379 Redis" "5672 RabbitMQ" "11211 Memcached" "15672 RabbitMQ-management" "8001 lesson-05-server" "10000 lessons-08/09-server" "2121 lesson-25-ftp-server" "3000 just-book"; do
         port=${entry%% *}; what=${entry#* }
         if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
             who=$(port_user "$port")
             case "$port" in
-                6379|5672|15672) ok "$port ($what) answers${who:+ ($who)}: fine if it is the course broker (just status)";;
+                6379|5672|11211|15672) ok "$port ($what) answers${who:+ ($who)}: fine if it is the course broker (just status)";;
                 *) bad "$port ($what) is taken${who:+ by $who}: stop it, or pass --listen 127.0.0.1:OTHER";;
             esac
         else
             case "$port" in
-                6379|5672) warn "$port ($what) is free: just up starts it";;
+                6379|5672|11211) warn "$port ($what) is free: just up starts it (and just run, when a lesson needs it)";;
                 *) ok "$port ($what) is free";;
             esac
         fi
     done
 
     echo
-    if [ "$problems" -eq 0 ]; then echo "All set: try just run lesson-01, then just test."; else echo "$problems thing(s) to fix, listed above."; exit 1; fi
+    if [ "$problems" -eq 0 ]; then echo "All set: try just run lesson-01, then just test."; else echo "$problems thing(s) to fix, listed above (just setup installs what is missing)."; exit 1; fi
+
+# Install what this machine lacks for the course (brokers, FTP clients, memcached, mdbook), and nothing else.
+setup *args:
+    @scripts/setup "$@"
 
 # Everything CI checks: formatting, clippy, every test (with throwaway brokers), the book.
 test:
+    @scripts/setup --for "just test"
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked

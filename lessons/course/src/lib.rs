@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod brokers;
+
 /// One lesson of the course.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lesson {

@@ -22,7 +22,17 @@ fn main() -> ExitCode {
         }
         Some((cmd, [lesson, rest @ ..])) if cmd == "run" => {
             match course::plan(&root, lesson, rest) {
-                Ok(plan) => run(&root, plan),
+                Ok(plan) => {
+                    // A broker lesson gets its broker (see `brokers`).
+                    let number = course::find(lesson).map(|l| l.number).unwrap_or(0);
+                    if let Err(error) =
+                        course::brokers::ensure(&root, number, &plan.bin, &plan.args)
+                    {
+                        eprintln!("error: {error}");
+                        return ExitCode::FAILURE;
+                    }
+                    run(&root, plan)
+                }
                 Err(error) => {
                     eprintln!("error: {error}");
                     ExitCode::from(2)

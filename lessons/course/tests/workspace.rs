@@ -258,9 +258,39 @@ fn docker_compose_publishes_the_default_ports() {
         rabbit.contains(&"127.0.0.1:15672:15672".to_string()),
         "{rabbit:?}"
     );
+    let memcached = published("memcached");
+    assert!(
+        memcached.contains(&"127.0.0.1:11211:11211".to_string()),
+        "{memcached:?}"
+    );
     assert!(compose.contains("image: redis:7"));
     assert!(compose.contains("image: rabbitmq:3-management"));
-    assert_eq!(compose.matches("healthcheck:").count(), 2);
+    assert!(compose.contains("image: memcached:1.6"));
+    assert_eq!(compose.matches("healthcheck:").count(), 3);
+}
+
+/// The course's Redis has one password, written in three places: the support
+/// crate's default URL (what every lesson connects with), the justfile (what
+/// `just up` and `just run` start) and docker-compose.yml.
+#[test]
+fn the_redis_password_is_the_same_everywhere() {
+    let password = support::redis::COURSE_REDIS_PASSWORD;
+    assert!(
+        support::redis::DEFAULT_REDIS_URL.starts_with(&format!("redis://:{password}@")),
+        "{}",
+        support::redis::DEFAULT_REDIS_URL
+    );
+    let justfile = fs::read_to_string(workspace_root().join("justfile")).unwrap();
+    assert!(
+        justfile.contains(&format!("redis_password := \"{password}\"")),
+        "the justfile's redis_password differs from {password}"
+    );
+    assert!(justfile.contains("--requirepass \"{{redis_password}}\""));
+    let compose = fs::read_to_string(workspace_root().join("docker-compose.yml")).unwrap();
+    assert!(
+        compose.contains(&format!("\"--requirepass\", \"{password}\"")),
+        "docker-compose.yml starts Redis without the password {password}"
+    );
 }
 
 /// Every benchmark `just bench` knows is a `harness = false` bench target of
@@ -353,4 +383,23 @@ fn the_summary_lists_every_page_once() {
             lesson.number
         );
     }
+}
+
+/// `just run` first builds the course map, then the lesson. The map must
+/// build in a moment on a fresh machine, so it depends on nothing: no
+/// `[dependencies]` in its manifest (dev-dependencies only serve its tests).
+/// Each lesson then builds only its own dependencies (cargo's `--package`).
+#[test]
+fn the_course_map_builds_without_dependencies() {
+    let manifest = fs::read_to_string(workspace_root().join("lessons/course/Cargo.toml")).unwrap();
+    let sections: Vec<&str> = manifest
+        .lines()
+        .filter(|line| line.starts_with('['))
+        .collect();
+    assert!(
+        !sections
+            .iter()
+            .any(|s| *s == "[dependencies]" || *s == "[build-dependencies]"),
+        "lessons/course/Cargo.toml has dependencies: {sections:?}"
+    );
 }

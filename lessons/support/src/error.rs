@@ -72,6 +72,24 @@ pub enum ConnectError {
         reason: String,
     },
 
+    /// The URL gives a password (the course's, by default) but this Redis
+    /// has none: a server of the student's own, started without
+    /// `requirepass`. Redis refuses `AUTH` then, rather than ignoring it.
+    #[error(
+        "Redis at {url} has no password, but the URL gives one (the course's Redis, \
+         which `just up` starts, has one).\n  \
+         To use this Redis as it is, connect without a password:\n    \
+         export REDIS_URL={without}    (or pass --url {without})\n  \
+         or give it the course's password: redis-cli CONFIG SET requirepass {password}",
+        password = crate::redis::COURSE_REDIS_PASSWORD
+    )]
+    NoPasswordOnServer {
+        /// The address tried, password hidden.
+        url: String,
+        /// The same address without user and password.
+        without: String,
+    },
+
     /// Anything else the broker or the client library reported.
     #[error("{broker} at {url}: {reason}")]
     Other {

@@ -22,8 +22,18 @@ use crate::error::{Broker, ConnectError};
 pub use echo::{Echo, Exchange, Transcript};
 pub use keyspace::{KeySpace, PrefixInUse};
 
-/// The address `just up` starts Redis on: database 0, no password.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
+/// The password `just up` (and `just run`, when it starts Redis for a
+/// lesson, and docker-compose.yml) gives the course's Redis.
+///
+/// A Redis without a password lets every local program read and rewrite
+/// every key: lesson 26 keeps its task results there, so an open Redis is an
+/// open task store. This one is no secret (it is written here), but it makes
+/// every lesson go through `AUTH`, as it must against any real server.
+pub const COURSE_REDIS_PASSWORD: &str = "course-redis";
+
+/// The address `just up` starts Redis on: database 0, with the course's
+/// password ([`COURSE_REDIS_PASSWORD`]).
+pub const DEFAULT_REDIS_URL: &str = "redis://:course-redis@127.0.0.1:6379/";
 
 /// The `--url` flag every Redis binary takes. Flatten it into a clap parser
 /// with `#[command(flatten)] redis: RedisArgs`.
@@ -91,6 +101,8 @@ pub async fn connect_async(url: &str) -> Result<redis::aio::MultiplexedConnectio
 /// report failures the same way.
 pub fn explain(error: RedisError, url: &str) -> ConnectError {
     let broker = Broker::Redis;
+    let open = matches!(error.kind(), ErrorKind::AuthenticationFailed) && has_no_password(url);
+    let without = without_password(url);
     let url = crate::redact(url);
     let reason = error.to_string();
     if error.is_connection_refusal() || error.is_timeout() || error.is_io_error() {
@@ -99,6 +111,9 @@ pub fn explain(error: RedisError, url: &str) -> ConnectError {
             url,
             reason,
         }
+    } else if open {
+        // A server of the student's own, not the one `just up` starts.
+        ConnectError::NoPasswordOnServer { url, without }
     } else if error.kind() == ErrorKind::Parse {
         // The reply was not RESP at all: another service on that port
         // (RabbitMQ answers anything with its own protocol header).
@@ -122,6 +137,51 @@ pub fn explain(error: RedisError, url: &str) -> ConnectError {
             url,
             reason,
         }
+    }
+}
+
+/// Whether the Redis at `url` answers without a password. The client says
+/// only "authentication failed" when `AUTH` is refused, whatever the reason
+/// (Redis itself says "called without any password configured" to an `AUTH`
+/// it does not need), so this asks the server directly: a `PING` that gets
+/// `PONG` instead of `NOAUTH` means there is no password to give.
+fn has_no_password(url: &str) -> bool {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let Ok(client) = Client::open(url) else {
+        return false;
+    };
+    let redis::ConnectionAddr::Tcp(host, port) = client.get_connection_info().addr() else {
+        return false;
+    };
+    let ask = || -> std::io::Result<bool> {
+        let addr = (host.as_str(), *port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(b"PING\r\n")?;
+        let mut reply = [0u8; 8];
+        let n = stream.read(&mut reply)?;
+        Ok(reply[..n].starts_with(b"+PONG"))
+    };
+    ask().unwrap_or(false)
+}
+
+/// `url` with the user and password taken out: `redis://:pw@host:6379/0`
+/// becomes `redis://host:6379/0`.
+fn without_password(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
     }
 }
 
@@ -247,4 +307,22 @@ pub fn exit_code(result: Result<(), Error>) -> std::process::ExitCode {
 pub fn say(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn the_password_comes_out_of_a_url_and_nothing_else() {
+        assert_eq!(
+            without_password("redis://:course-redis@127.0.0.1:6379/"),
+            "redis://127.0.0.1:6379/"
+        );
+        assert_eq!(
+            without_password("redis://u:p@w@host:1/2"),
+            "redis://host:1/2"
+        );
+        assert_eq!(without_password("redis://host/"), "redis://host/");
+    }
 }

@@ -1,4 +1,4 @@
-//! Throwaway Redis and RabbitMQ servers for tests.
+//! Throwaway Redis, RabbitMQ and Memcached servers for tests.
 //!
 //! Tests talk to real brokers, never mocks. But a test must never touch the
 //! brokers a student is running on the default ports (6379, 5672), and must
@@ -80,16 +80,31 @@ pub fn unique_name(prefix: &str) -> String {
 // Redis
 // ---------------------------------------------------------------------------
 
-/// A `redis-server` of this test's own, on a free port, with no persistence.
+/// A `redis-server` of this test's own, on a free port, with no persistence,
+/// and a password of its own (`requirepass`), as the course's Redis has one:
+/// lessons get it in [`RedisServer::url`], so every test goes through
+/// `AUTH` as a real deployment would.
 pub struct RedisServer {
     process: Guarded,
     port: u16,
+    password: Option<String>,
     dir: TempDir,
 }
 
 impl RedisServer {
-    /// Starts a server and waits until it answers `PING`.
+    /// Starts a server with a password and waits until it answers.
     pub fn start() -> io::Result<Self> {
+        Self::start_with(Some(unique_name("testkit-pw")))
+    }
+
+    /// Starts a server without a password: for a test of what a lesson
+    /// says to a student's own passwordless Redis, and for a wiretap that
+    /// sits between a program and the server and reads every command.
+    pub fn start_open() -> io::Result<Self> {
+        Self::start_with(None)
+    }
+
+    fn start_with(password: Option<String>) -> io::Result<Self> {
         let binary = find_binary(
             "REDIS_SERVER_BIN",
             &["redis-server"],
@@ -105,16 +120,33 @@ impl RedisServer {
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
                 .arg("--dir")
                 .arg(dir.path());
+            if let Some(password) = &password {
+                command.args(["--requirepass", password]);
+            }
             let process = Guarded::spawn(command, &dir.path().join("redis.log"))?;
-            let mut server = RedisServer { process, port, dir };
+            let mut server = RedisServer {
+                process,
+                port,
+                password: password.clone(),
+                dir,
+            };
             server.wait_until_ready()?;
             Ok(server)
         })
     }
 
-    /// `redis://127.0.0.1:<port>/`, for a lesson's `--url`.
+    /// `redis://:<password>@127.0.0.1:<port>/`, for a lesson's `--url`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}/", self.port),
+            None => format!("redis://127.0.0.1:{}/", self.port),
+        }
+    }
+
+    /// Its password (`None` for [`RedisServer::start_open`]), for tools
+    /// that take it apart from the address (`redis-cli -a`, `redis-benchmark -a`).
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
     }
 
     /// The port it listens on.
@@ -135,9 +167,87 @@ impl RedisServer {
     fn wait_until_ready(&mut self) -> io::Result<()> {
         let log = self.dir.path().join("redis.log");
         let addr = loopback(self.port);
+        let hello = match &self.password {
+            Some(password) => format!("AUTH {password}\r\nPING\r\n"),
+            None => "PING\r\n".to_string(),
+        };
+        let answer: &[u8] = if self.password.is_some() {
+            b"+OK"
+        } else {
+            b"+PONG"
+        };
         wait_until("redis-server", &mut self.process, &log, || {
-            greet(addr, b"PING\r\n", |reply| reply.starts_with(b"+PONG"))
+            greet(addr, hello.as_bytes(), |reply| reply.starts_with(answer))
         })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Memcached
+// ---------------------------------------------------------------------------
+
+/// A `memcached` of this test's own, on a free port (TCP only, 64 MiB).
+pub struct MemcachedServer {
+    process: Guarded,
+    port: u16,
+    dir: TempDir,
+}
+
+impl MemcachedServer {
+    /// Starts a server and waits until it answers `version`.
+    pub fn start() -> io::Result<Self> {
+        let binary = find_binary(
+            "MEMCACHED_BIN",
+            &["memcached"],
+            &[],
+            "memcached (Debian/Ubuntu: apt-get install memcached; macOS: brew install memcached; or `just setup`)",
+        )?;
+        retry_on_port_clash(|| {
+            let dir = temp_dir("memcached")?;
+            let port = free_port()?;
+            let mut command = Command::new(&binary);
+            command
+                .args(["--port", &port.to_string(), "--listen", "127.0.0.1"])
+                .args(["--udp-port", "0", "--memory-limit", "64"]);
+            // memcached refuses to run as root unless told which user to be.
+            // SAFETY: geteuid has no preconditions.
+            if unsafe { libc::geteuid() } == 0 {
+                command.args(["--user", "root"]);
+            }
+            let process = Guarded::spawn(command, &dir.path().join("memcached.log"))?;
+            let mut server = MemcachedServer { process, port, dir };
+            let log = server.dir.path().join("memcached.log");
+            let addr = loopback(port);
+            wait_until("memcached", &mut server.process, &log, || {
+                greet(addr, b"version\r\n", |reply| reply.starts_with(b"VERSION "))
+            })?;
+            Ok(server)
+        })
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn addr(&self) -> SocketAddr {
+        loopback(self.port)
+    }
+
+    /// `memcache://127.0.0.1:<port>`, for a lesson's `--url`.
+    pub fn url(&self) -> String {
+        format!("memcache://127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid as u32
+    }
+
+    /// Kills the server at once, as a crash would.
+    pub fn kill(&mut self) {
+        self.process.kill();
     }
 }
 
@@ -681,6 +791,16 @@ pub fn shared_redis() -> &'static RedisServer {
     static SHARED: OnceLock<RedisServer> = OnceLock::new();
     SHARED.get_or_init(|| {
         let server = RedisServer::start().expect("starting the shared test redis-server");
+        at_exit(server.process.pid, server.dir.path());
+        server
+    })
+}
+
+/// One Memcached server for the whole test binary, started on first use.
+pub fn shared_memcached() -> &'static MemcachedServer {
+    static SHARED: OnceLock<MemcachedServer> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let server = MemcachedServer::start().expect("starting the shared test memcached");
         at_exit(server.process.pid, server.dir.path());
         server
     })

@@ -8,7 +8,10 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
 use support::ConnectError;
-use support::testkit::{RabbitMq, shared_rabbitmq, shared_redis, unique_name};
+use support::testkit::{
+    MemcachedServer, RabbitMq, RedisServer, shared_memcached, shared_rabbitmq, shared_redis,
+    unique_name,
+};
 
 #[test]
 fn redis_set_then_get() {
@@ -102,6 +105,68 @@ fn a_user_made_with_rabbitmqctl_can_connect() {
 fn throwaway_brokers_stay_off_the_default_ports() {
     assert_ne!(shared_redis().port(), 6379);
     assert_ne!(shared_rabbitmq().port(), 5672);
+    assert_ne!(shared_memcached().port(), 11211);
+}
+
+/// The test kit's Redis has a password, as the course's has: a URL without
+/// it is refused, the kit's own URL gets in.
+#[test]
+fn the_throwaway_redis_wants_its_password() {
+    let server = shared_redis();
+    let password = server.password().expect("a password");
+    assert!(server.url().contains(&format!(":{password}@")));
+    let bare = format!("redis://127.0.0.1:{}/", server.port());
+    let error = support::redis::connect(&bare).err().expect("refused");
+    assert!(matches!(error, ConnectError::AuthRefused { .. }), "{error}");
+    support::redis::connect(&server.url()).expect("the kit's URL gets in");
+}
+
+/// A student's own Redis without a password, met with the course's default
+/// URL (which carries one): the error says exactly what to set.
+#[test]
+fn a_redis_without_a_password_says_what_to_set() {
+    let open = RedisServer::start_open().unwrap();
+    let url = format!(
+        "redis://:{}@127.0.0.1:{}/",
+        support::redis::COURSE_REDIS_PASSWORD,
+        open.port()
+    );
+    let error = support::redis::connect(&url).err().expect("AUTH refused");
+    let message = error.to_string();
+    assert!(
+        matches!(error, ConnectError::NoPasswordOnServer { .. }),
+        "{message}"
+    );
+    let without = format!("redis://127.0.0.1:{}/", open.port());
+    assert!(
+        message.contains(&format!("export REDIS_URL={without}")),
+        "{message}"
+    );
+    assert!(
+        message.contains("CONFIG SET requirepass course-redis"),
+        "{message}"
+    );
+    // And the advice works: that URL connects.
+    support::redis::connect(&without).expect("the URL without a password connects");
+}
+
+/// A throwaway memcached answers the text protocol on its own port.
+#[test]
+fn memcached_set_then_get() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = MemcachedServer::start().unwrap();
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(b"set greeting 0 0 5\r\nhello\r\nget greeting\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        lines.push(line.trim_end().to_string());
+    }
+    assert_eq!(lines, ["STORED", "VALUE greeting 0 5", "hello", "END"]);
 }
 
 /// The classroom's most common failure: the broker is not running. The

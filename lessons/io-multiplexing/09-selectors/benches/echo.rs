@@ -247,7 +247,9 @@ fn run(args: Args) -> anyhow::Result<()> {
 /// Starts a contestant's server, or says why it cannot run.
 fn start(contestant: &Contestant) -> Result<Running, String> {
     match contestant.start {
-        Start::Redis => RedisServer::start()
+        // No password: the load generator speaks raw PING, and AUTH is no
+        // part of an echo.
+        Start::Redis => RedisServer::start_open()
             .map(Running::Redis)
             .map_err(|error| format!("could not start redis-server: {error}")),
         Start::Lesson { number, bin, args } => {
