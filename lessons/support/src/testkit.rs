@@ -205,24 +205,41 @@ impl MemcachedServer {
         retry_on_port_clash(|| {
             let dir = temp_dir("memcached")?;
             let port = free_port()?;
-            let mut command = Command::new(&binary);
-            command
-                .args(["--port", &port.to_string(), "--listen", "127.0.0.1"])
-                .args(["--udp-port", "0", "--memory-limit", "64"]);
-            // memcached refuses to run as root unless told which user to be.
-            // SAFETY: geteuid has no preconditions.
-            if unsafe { libc::geteuid() } == 0 {
-                command.args(["--user", "root"]);
-            }
-            let process = Guarded::spawn(command, &dir.path().join("memcached.log"))?;
+            let process = Self::spawn(&binary, port, &dir)?;
             let mut server = MemcachedServer { process, port, dir };
-            let log = server.dir.path().join("memcached.log");
-            let addr = loopback(port);
-            wait_until("memcached", &mut server.process, &log, || {
-                greet(addr, b"version\r\n", |reply| reply.starts_with(b"VERSION "))
-            })?;
+            server.wait_until_up()?;
             Ok(server)
         })
+    }
+
+    fn spawn(binary: &Path, port: u16, dir: &TempDir) -> io::Result<Guarded> {
+        let mut command = Command::new(binary);
+        command
+            .args(["--port", &port.to_string(), "--listen", "127.0.0.1"])
+            .args(["--udp-port", "0", "--memory-limit", "64"]);
+        // memcached refuses to run as root unless told which user to be.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            command.args(["--user", "root"]);
+        }
+        Guarded::spawn(command, &dir.path().join("memcached.log"))
+    }
+
+    fn wait_until_up(&mut self) -> io::Result<()> {
+        let log = self.dir.path().join("memcached.log");
+        let addr = loopback(self.port);
+        wait_until("memcached", &mut self.process, &log, || {
+            greet(addr, b"version\r\n", |reply| reply.starts_with(b"VERSION "))
+        })
+    }
+
+    /// Kills the server and starts it again on the same port, as a crash
+    /// and a restart would: what it held in memory is gone.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.process.kill();
+        let binary = find_binary("MEMCACHED_BIN", &["memcached"], &[], "memcached")?;
+        self.process = Self::spawn(&binary, self.port, &self.dir)?;
+        self.wait_until_up()
     }
 
     /// `127.0.0.1:<port>`.

@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use classroom::transcripts::{self, Block};
-use support::testkit::{RabbitMq, RedisServer};
+use support::testkit::{MemcachedServer, RabbitMq, RedisServer};
 
 /// The longest one command may run before it counts as hanging.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -35,6 +35,7 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// The ports the book's commands use for the brokers.
 const BOOK_REDIS_PORT: u16 = 6379;
 const BOOK_AMQP_PORT: u16 = 5672;
+const BOOK_MEMCACHED_PORT: u16 = 11211;
 
 fn main() -> ExitCode {
     let mut bless = false;
@@ -140,6 +141,9 @@ fn run(bless: bool, filters: &[String]) -> Result<bool, String> {
         let wait_for_rabbit = steps.iter().any(|s| s.needs().1);
         let mut env: BTreeMap<String, String> = brokers.env(wait_for_rabbit)?;
         ports.know(brokers.redis_port(), BOOK_REDIS_PORT);
+        if let Some(memcached) = &brokers.memcached {
+            ports.know(memcached.port(), BOOK_MEMCACHED_PORT);
+        }
         if let Some(port) = brokers.rabbit_port(wait_for_rabbit)? {
             ports.know(port, BOOK_AMQP_PORT);
         }
@@ -334,6 +338,9 @@ fn demos_named(text: &str) -> Vec<String> {
 /// The throwaway brokers, started only when a checked block needs them.
 struct Brokers {
     redis: Option<RedisServer>,
+    /// Lesson 16's `memcached` program sits among the Redis lessons: a
+    /// memcached starts (at once) whenever Redis does.
+    memcached: Option<MemcachedServer>,
     /// RabbitMQ takes seconds to start: it starts in the background while
     /// the first chapters' blocks run.
     rabbit_starting: Option<JoinHandle<std::io::Result<RabbitMq>>>,
@@ -354,8 +361,17 @@ impl Brokers {
         } else {
             None
         };
+        let memcached = if redis.is_some() {
+            Some(
+                MemcachedServer::start()
+                    .map_err(|e| format!("could not start a throwaway memcached: {e}"))?,
+            )
+        } else {
+            None
+        };
         Ok(Brokers {
             redis,
+            memcached,
             rabbit_starting,
             rabbit: None,
             closed: free_port()?,
@@ -386,13 +402,24 @@ impl Brokers {
         }
     }
 
-    /// `REDIS_URL` and `AMQP_URL` for every program of a block.
+    /// `REDIS_URL`, `MEMCACHED_URL` and `AMQP_URL` for every program of a
+    /// block. The Redis URL carries the throwaway server's password, as the
+    /// course's carries the course's (programs print it hidden: `:***@`).
     fn env(&mut self, wait_for_rabbit: bool) -> Result<BTreeMap<String, String>, String> {
         let amqp_port = self.rabbit_port(wait_for_rabbit)?.unwrap_or(self.closed);
+        let redis_url = match &self.redis {
+            Some(redis) => redis.url(),
+            None => format!("redis://127.0.0.1:{}/", self.closed),
+        };
+        let memcached_port = self
+            .memcached
+            .as_ref()
+            .map_or(self.closed, MemcachedServer::port);
         Ok(BTreeMap::from([
+            ("REDIS_URL".to_string(), redis_url),
             (
-                "REDIS_URL".to_string(),
-                format!("redis://127.0.0.1:{}/", self.redis_port()),
+                "MEMCACHED_URL".to_string(),
+                format!("memcache://127.0.0.1:{memcached_port}"),
             ),
             (
                 "AMQP_URL".to_string(),
