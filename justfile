@@ -228,11 +228,12 @@ doctor:
     echo
     if [ "$problems" -eq 0 ]; then echo "All set: try just run lesson-01, then just test."; else echo "$problems thing(s) to fix, listed above."; exit 1; fi
 
-# Everything CI checks: formatting, clippy, every test (with throwaway brokers), the book.
+# Everything CI checks: formatting, clippy, every test (with throwaway brokers), every bench's smoke run, the book.
 test:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
+    cargo run --quiet --locked --package course -- bench --smoke
     mdbook build docs
 
 # Serve the book at http://127.0.0.1:3000 and rebuild it on every change.

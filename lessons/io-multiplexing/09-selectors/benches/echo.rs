@@ -14,11 +14,17 @@
 //! ```text
 //! just bench echo
 //! just bench echo --connections 50 --seconds 5 --rounds 5 --hold 0
+//! just bench echo --smoke     # a few seconds: does the arena still work?
 //! ```
 //!
-//! The lesson servers are built with `cargo build --release` and copied to
-//! `target/release/echo-arena/`: three lessons have a program called
-//! `server`, and cargo would put all of them at the same path.
+//! `--smoke` runs every server with 5 busy and 5 idle connections for a
+//! fraction of a second, one round, and lesson 09 holds 50 connections:
+//! no goals are judged. It is built like the tests (`cargo test --bench`),
+//! and so are the servers it starts.
+//!
+//! The lesson servers are built with `cargo build --release`. Three lessons
+//! have a program called `server`; each has a cargo target name of its own
+//! (`lesson-08-server`), so they do not overwrite each other.
 
 // A crate root looks for modules beside it; this one lives in benches/echo/.
 #[path = "echo/load.rs"]
@@ -58,6 +64,10 @@ struct Args {
     /// more table: what watching silent clients costs (0: skip).
     #[arg(long, default_value_t = 950)]
     idle: usize,
+    /// A quick run that only shows the arena works: 5 busy and 5 idle
+    /// connections, 0.2 s, one round, 50 held, no goals judged.
+    #[arg(long)]
+    smoke: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -172,7 +182,15 @@ impl Running {
 }
 
 fn main() {
-    if let Err(error) = run(Args::parse()) {
+    let mut args = Args::parse();
+    if args.smoke {
+        args.connections = vec![5];
+        args.idle = 5;
+        args.seconds = 0.2;
+        args.rounds = 1;
+        args.hold = 50;
+    }
+    if let Err(error) = run(args) {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
@@ -233,7 +251,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             at_50 = table;
         }
     }
-    print_goals(&entrants, &at_50);
+    if args.smoke {
+        println!();
+        println!("smoke run: too small and too short to judge, no goals");
+    } else {
+        print_goals(&entrants, &at_50);
+    }
 
     if args.hold > 0 {
         for entrant in entrants.iter().filter(|e| e.contestant.holds) {
@@ -270,37 +293,43 @@ fn start(contestant: &Contestant) -> Result<Running, String> {
     }
 }
 
-/// Builds a lesson's program optimised and returns its path. Programs that
-/// several lessons share a name with (`server`) have a cargo target name of
-/// their own (`lesson-08-server`), which the course map knows.
+/// Builds a lesson's program the way this benchmark was built, and returns
+/// its path: optimised under `cargo bench` (which runs us from
+/// `target/release/deps/`), unoptimised under `cargo test --bench` (the
+/// smoke run, from `target/debug/deps/`). Programs that several lessons
+/// share a name with (`server`) have a cargo target name of their own
+/// (`lesson-08-server`), which the course map knows.
 fn build(lesson: &course::Lesson, bin: &str) -> anyhow::Result<PathBuf> {
     let package = lesson.package();
     let target = lesson.bin_target(&course::workspace_root(), bin);
-    println!("building {package} --bin {target} (release)");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(course::workspace_root())
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            &package,
-            "--bin",
-            &target,
-        ])
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build --package {package} --bin {target} failed ({status})");
-    }
-    // This benchmark runs from target/release/deps/.
-    let release = std::env::current_exe()?
+    let profile_dir = std::env::current_exe()?
         .parent()
         .and_then(|deps| deps.parent())
         .context("where is target/release?")?
         .to_path_buf();
-    Ok(release.join(target))
+    let release = profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release");
+    let profile = if release { "release" } else { "dev" };
+    println!("building {package} --bin {target} ({profile})");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(course::workspace_root()).args([
+        "build",
+        "--quiet",
+        "--package",
+        &package,
+        "--bin",
+        &target,
+    ]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --package {package} --bin {target} failed ({status})");
+    }
+    Ok(profile_dir.join(target))
 }
 // ANCHOR_END: start
 
