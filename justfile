@@ -277,12 +277,13 @@ doctor:
 setup *args:
     @scripts/setup "$@"
 
-# Everything CI checks: formatting, clippy, every test (with throwaway brokers), the book.
+# Everything CI checks: formatting, clippy, every test (with throwaway brokers), every bench's smoke run, the book.
 test:
     @scripts/setup --for "just test"
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
+    cargo run --quiet --locked --package course -- bench --smoke
     just transcripts
     mdbook build docs
 

@@ -120,7 +120,9 @@ const fn lesson(
 
 /// A benchmark: `just bench NAME` runs `cargo bench` on its target, which
 /// builds it with optimisations. Benchmarks print ratios measured side by
-/// side in one run; they are not part of `just test`.
+/// side in one run. `just bench NAME --smoke` runs it with tiny sizes, one
+/// round and no verdict, built like the tests: `just test` runs every
+/// benchmark that way, so none can rot unnoticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bench {
     /// What students type: `just bench coroutines`.
@@ -133,9 +135,12 @@ pub struct Bench {
     pub about: &'static str,
 }
 
+/// The flag that asks a benchmark for its smoke run (each one accepts it).
+pub const SMOKE: &str = "--smoke";
+
 /// Every benchmark. Each is a `[[bench]]` target with `harness = false` in
 /// a lesson crate; `cargo bench` passes it a `--bench` flag, which it must
-/// accept and ignore.
+/// accept and ignore, and each accepts [`SMOKE`].
 #[rustfmt::skip]
 pub const BENCHES: &[Bench] = &[
     Bench { name: "coroutines", lesson: 3, target: "coroutines", about: "10,000 threads, 100,000 may coroutines, 1,000,000 tokio tasks: time and memory per unit" },
@@ -167,7 +172,9 @@ pub fn bench_listing() -> String {
     if BENCHES.is_empty() {
         return "No benchmarks are written yet.\n".to_string();
     }
-    let mut out = String::from("Benchmarks (run one with: just bench NAME [ARGS...]):\n");
+    let mut out = String::from(
+        "Benchmarks (run one with: just bench NAME [ARGS...]; a quick check that it works: --smoke):\n",
+    );
     for bench in BENCHES {
         out.push_str(&format!(
             "  {:<12} lesson-{:02}  {}\n",

@@ -4,6 +4,8 @@
 //! course list
 //! course run lesson-05 server --port 8001
 //! course bench coroutines
+//! course bench echo --smoke
+//! course bench --smoke
 //! ```
 //!
 //! `run` hands over to `cargo run` for the lesson's program, replacing this
@@ -43,16 +45,9 @@ fn main() -> ExitCode {
             print!("{}", course::bench_listing());
             ExitCode::SUCCESS
         }
+        Some((cmd, [smoke])) if cmd == "bench" && smoke == course::SMOKE => smoke_all(&root),
         Some((cmd, [name, rest @ ..])) if cmd == "bench" => match course::find_bench(name) {
-            Ok(bench) => {
-                let package = bench.lesson().package();
-                let mut cargo = cargo(&root);
-                cargo
-                    .args(["bench", "--quiet", "--package", &package])
-                    .args(["--bench", bench.target, "--"])
-                    .args(rest);
-                hand_over(cargo)
-            }
+            Ok(bench) => hand_over(bench_command(&root, bench, rest)),
             Err(error) => {
                 eprintln!("error: {error}");
                 ExitCode::from(2)
@@ -60,10 +55,58 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: course list | course run lesson-NN [PROGRAM] [ARGS...] | course bench [NAME [ARGS...]]"
+                "usage: course list | course run lesson-NN [PROGRAM] [ARGS...] | course bench [NAME [ARGS...]] | course bench [NAME] --smoke"
             );
             ExitCode::from(2)
         }
+    }
+}
+
+/// The cargo command that runs a benchmark. A full run is `cargo bench`
+/// (optimised: the numbers mean something). A smoke run (`--smoke`) only
+/// proves that the benchmark still works, so it is built like the tests
+/// (`cargo test --bench`), reusing what `cargo test` has built already.
+fn bench_command(root: &std::path::Path, bench: course::Bench, args: &[String]) -> Command {
+    let package = bench.lesson().package();
+    let mut cargo = cargo(root);
+    if args.iter().any(|arg| arg == course::SMOKE) {
+        cargo.args(["test", "--quiet", "--package", &package]);
+    } else {
+        cargo.args(["bench", "--quiet", "--package", &package]);
+    }
+    cargo.args(["--bench", bench.target, "--"]).args(args);
+    cargo
+}
+
+/// `course bench --smoke`: every benchmark's smoke run, one after another;
+/// fails if any of them failed, after running them all.
+fn smoke_all(root: &std::path::Path) -> ExitCode {
+    let mut failed = Vec::new();
+    for bench in course::BENCHES {
+        println!("== just bench {} --smoke", bench.name);
+        let started = std::time::Instant::now();
+        let status = bench_command(root, *bench, &[course::SMOKE.to_string()]).status();
+        let seconds = started.elapsed().as_secs_f64();
+        match status {
+            Ok(status) if status.success() => {
+                println!("== {}: smoke run passed in {seconds:.1} s", bench.name)
+            }
+            Ok(status) => {
+                println!("== {}: smoke run FAILED ({status})", bench.name);
+                failed.push(bench.name);
+            }
+            Err(error) => {
+                println!("== {}: could not start cargo: {error}", bench.name);
+                failed.push(bench.name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        println!("every benchmark's smoke run passed");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: smoke runs failed: {}", failed.join(", "));
+        ExitCode::FAILURE
     }
 }
 

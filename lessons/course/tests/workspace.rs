@@ -322,6 +322,40 @@ fn benchmarks_exist_where_the_table_says() {
     }
 }
 
+/// Every benchmark has a smoke mode (`--smoke`), and `just test` runs them
+/// all (`course bench --smoke`): a benchmark nobody runs rots unnoticed.
+/// The smoke runs themselves are the test that each one still works.
+#[test]
+fn every_benchmark_has_a_smoke_run_that_just_test_runs() {
+    let root = workspace_root();
+    for bench in BENCHES {
+        let source = bench
+            .lesson()
+            .path(&root)
+            .join("benches")
+            .join(format!("{}.rs", bench.target));
+        let code = fs::read_to_string(&source).unwrap();
+        assert!(
+            code.contains("smoke: bool"),
+            "bench `{}`: {} has no --smoke flag (tiny sizes, one round, no verdict)",
+            bench.name,
+            source.display()
+        );
+    }
+    let justfile = fs::read_to_string(root.join("justfile")).unwrap();
+    let test_recipe: String = justfile
+        .lines()
+        .skip_while(|line| !line.starts_with("test:"))
+        .skip(1)
+        .take_while(|line| line.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        test_recipe.contains("-- bench --smoke"),
+        "the justfile's test recipe must run every bench's smoke run:\n{test_recipe}"
+    );
+}
+
 /// Links between book pages point at pages that exist (mdbook itself does
 /// not check them).
 #[test]
