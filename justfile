@@ -287,6 +287,10 @@ test:
     just transcripts
     mdbook build docs
 
+# Redraw the book's diagrams (docs/diagrams/*.bob -> docs/src/images/*.svg).
+diagrams:
+    cargo run --quiet --package book --bin diagrams
+
 # Serve the book at http://127.0.0.1:3000 and rebuild it on every change.
 book:
     mdbook serve docs --hostname 127.0.0.1 --port 3000

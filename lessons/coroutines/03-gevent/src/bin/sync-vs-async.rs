@@ -2,14 +2,16 @@
 //! at once: `just run lesson-03 sync-vs-async`.
 //!
 //! `--tasks` and `--delay-ms` change the numbers; the last lines give the
-//! two times and their ratio.
+//! two times and their ratio. `--svg FILE` also draws both timelines as a
+//! picture.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use lesson_03_gevent::{Result, asynchronous, configure, synchronous};
-use support::timeline::format_duration;
+use support::timeline::{format_duration, to_svg};
 
 /// The same waiting tasks run one by one and concurrently, timed.
 #[derive(Parser)]
@@ -27,6 +29,9 @@ struct Args {
     /// Width of the timelines, in characters.
     #[arg(long, default_value_t = 60)]
     width: usize,
+    /// Also draw both timelines into this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 }
 
 // ANCHOR: main
@@ -47,14 +52,14 @@ fn run(args: &Args) -> Result<()> {
     let n = args.tasks;
 
     println!("Synchronous: {n} tasks, one after another");
-    let (sequential, timeline) = synchronous(n, delay)?;
+    let (sequential, one_by_one) = synchronous(n, delay)?;
     println!("  all done in {}\n", format_duration(sequential));
-    print!("{}", timeline.render(args.width));
+    print!("{}", one_by_one.render(args.width));
 
     println!("\nAsynchronous: {n} tasks spawned at once, then joined");
-    let (concurrent, timeline) = asynchronous(n, delay)?;
+    let (concurrent, at_once) = asynchronous(n, delay)?;
     println!("  all done in {}\n", format_duration(concurrent));
-    print!("{}", timeline.render(args.width));
+    print!("{}", at_once.render(args.width));
 
     println!();
     println!("sequential: {} ms", sequential.as_millis());
@@ -67,6 +72,21 @@ fn run(args: &Args) -> Result<()> {
         "concurrent / one delay  = {:.2} (at least 1: all the waits overlap)",
         concurrent.as_secs_f64() / delay.as_secs_f64().max(f64::EPSILON)
     );
+    if let Some(path) = &args.svg {
+        let alt = format!(
+            "{n} tasks that each wait {} ms: one after another they take {} ms, \
+             spawned at once {} ms, their waits overlapping",
+            delay.as_millis(),
+            sequential.as_millis(),
+            concurrent.as_millis()
+        );
+        let svg = to_svg(
+            &alt,
+            &[("synchronous", &one_by_one), ("asynchronous", &at_once)],
+        );
+        std::fs::write(path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("timelines drawn in {}", path.display());
+    }
     Ok(())
 }
 // ANCHOR_END: main

@@ -2,15 +2,17 @@
 //! loop, each with a timeline: `just run lesson-06 three-models`.
 //!
 //! Every task computes, waits for IO, computes, waits, computes. Change the
-//! mix with `--compute-ms`, `--io-ms`, `--ios` and `--tasks`.
+//! mix with `--compute-ms`, `--io-ms`, `--ios` and `--tasks`; `--svg FILE`
+//! also draws the three timelines as one picture.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use lesson_06_event_loop::models::{Plan, event_loop, start_slow_service, synchronous, threaded};
-use support::timeline::Timeline;
+use support::timeline::{Timeline, to_svg};
 
 /// The notes' picture of the three programming models, measured.
 #[derive(Parser)]
@@ -31,6 +33,9 @@ struct Args {
     /// Width of the timelines, in characters.
     #[arg(long, default_value_t = 60)]
     width: usize,
+    /// Also draw the three timelines, on one time scale, into this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 }
 
 // ANCHOR: main
@@ -58,7 +63,7 @@ fn main() -> ExitCode {
         ("threads", threaded),
         ("event loop", event_loop),
     ];
-    let mut totals = Vec::new();
+    let mut timelines = Vec::new();
     for (name, model) in models {
         println!("== {name}");
         let timeline: Timeline = match model(&plan, service) {
@@ -70,10 +75,31 @@ fn main() -> ExitCode {
         };
         print!("{}", timeline.render(args.width));
         println!("took {} ms\n", timeline.end().as_millis());
-        totals.push((name, timeline.end()));
+        timelines.push((name, timeline));
     }
-    for (name, total) in totals {
-        println!("{:<12} {:>6} ms", format!("{name}:"), total.as_millis());
+    for (name, timeline) in &timelines {
+        println!(
+            "{:<12} {:>6} ms",
+            format!("{name}:"),
+            timeline.end().as_millis()
+        );
+    }
+    if let Some(path) = &args.svg {
+        let took: Vec<String> = timelines
+            .iter()
+            .map(|(name, timeline)| format!("{name} {} ms", timeline.end().as_millis()))
+            .collect();
+        let alt = format!(
+            "{} tasks, each computing and waiting for IO, run three ways on one time axis: {}",
+            plan.tasks,
+            took.join(", ")
+        );
+        let panels: Vec<(&str, &Timeline)> = timelines.iter().map(|(n, t)| (*n, t)).collect();
+        if let Err(error) = std::fs::write(path, to_svg(&alt, &panels)) {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("timelines drawn in {}", path.display());
     }
     ExitCode::SUCCESS
 }
