@@ -25,7 +25,7 @@
 //! non-blocking, multiplexing, signal-driven, asynchronous), each reading
 //! the same messages on one thread (`just run lesson-07 io-models`).
 //!
-//! Run it with `just run lesson-07` (`--help` for the options).
+//! Run it with `just run lesson-07 compare` (`--help` for the options).
 
 pub mod models;
 pub mod sys;

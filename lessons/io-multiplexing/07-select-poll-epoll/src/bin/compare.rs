@@ -2,8 +2,8 @@
 //! 100, 1,000 and 10,000 idle sockets, then shows level vs edge triggering.
 //!
 //! ```text
-//! just run lesson-07
-//! just run lesson-07 --sizes 10,1000,15000 --budget-ms 500
+//! just run lesson-07 compare
+//! just run lesson-07 compare --sizes 10,1000,15000 --budget-ms 500
 //! ```
 //!
 //! It raises its open-file limit as far as the largest size needs, and says
