@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use lesson_07_select_poll_epoll::{Backend, Fixture, MeasureError, Timing, measure};
+use lesson_07_select_poll_epoll::{Backend, Fixture, MeasureError, Timing, measure, thousands};
 
 /// select, poll and epoll: one wait written three ways, timed as idle sockets grow.
 #[derive(Parser)]
@@ -49,7 +49,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     let raised = support::fdlimit::raise_to(largest as u64 + 64)
         .map_err(|error| anyhow::anyhow!("{error}"))
         .context("making room for the sockets")?;
-    println!("{raised}: enough for {} idle sockets.", thousands(largest));
+    println!(
+        "{raised}: enough for {} idle sockets.",
+        thousands(largest as u64)
+    );
     println!();
     println!("One wait for the readable socket among N idle ones (median of many waits):");
     println!();
@@ -63,7 +66,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut setups = Vec::new();
     for &size in &args.sizes {
         let fixture = Fixture::new(size).context("opening the sockets")?;
-        print!("{:>13}", thousands(size));
+        print!("{:>13}", thousands(size as u64));
         let mut timings = Vec::new();
         for &backend in Backend::ALL {
             match measure(backend, &fixture, Duration::from_millis(args.budget_ms)) {
@@ -88,7 +91,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         println!();
         println!("epoll's one-time setup, one epoll_ctl(2) per socket:");
         for (size, setup) in setups {
-            println!("  {:>8} sockets: {}", thousands(size), micros(setup));
+            println!("  {:>8} sockets: {}", thousands(size as u64), micros(setup));
         }
     }
     if let Some(first) = refusals.first() {
@@ -110,7 +113,7 @@ fn ratio(timings: &[(Backend, Timing)]) -> String {
     match (of("poll(2)"), of("epoll_wait(2)")) {
         (Some(poll), Some(epoll)) if epoll > 0.0 => match poll / epoll {
             times if times < 100.0 => format!("{times:.1}×"),
-            times => format!("{}×", thousands(times.round() as usize)),
+            times => format!("{}×", thousands(times.round() as u64)),
         },
         _ => "-".to_string(),
     }
@@ -175,17 +178,4 @@ fn micros(duration: Duration) -> String {
         us if us < 1_000.0 => format!("{us:.1} µs"),
         us => format!("{:.2} ms", us / 1000.0),
     }
-}
-
-/// 10000 as "10,000".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use lesson_07_select_poll_epoll::models::{self, Model, ModelError, Outcome, Plan};
+use lesson_07_select_poll_epoll::thousands;
 use support::timeline::{Legend, format_duration};
 
 /// Blocking, non-blocking, multiplexing, signal-driven and asynchronous IO,
@@ -154,16 +155,3 @@ fn summary(outcomes: &[Outcome]) {
     println!("worst delay: the longest a message sat in the kernel before the program had it.");
 }
 // ANCHOR_END: summary
-
-/// 1234567 as "1,234,567".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
