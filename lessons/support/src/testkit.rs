@@ -53,7 +53,7 @@ pub use bad_input::ends_quietly_when_the_reader_leaves;
 pub use bad_input::{
     a_taken_port_gets_a_next_step, localhost_means_loopback, refused, refused_command,
 };
-pub use program::{Finished, PATIENCE, Program, run};
+pub use program::{Finished, PATIENCE, Program, eventually, eventually_within, run};
 pub use program::{Timed, run_timed};
 pub use routing::{Probe, ask_queue, queue_length, route};
 

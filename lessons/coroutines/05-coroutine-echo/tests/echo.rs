@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::SockRef;
 
@@ -68,19 +68,13 @@ fn open_fds(server: &Server) -> usize {
 /// Polls the server's open descriptors until they are back to `wanted`:
 /// the server has noticed every vanished client and closed its socket.
 fn wait_for_fds(server: &Server, wanted: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = open_fds(server);
-        if now == wanted {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server still holds {now} descriptors, {wanted} expected: \
-             it never closed the vanished clients' sockets"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::testkit::eventually_within(
+        &format!(
+            "the server to close the vanished clients' sockets (back to {wanted} descriptors)"
+        ),
+        Duration::from_secs(30),
+        || open_fds(server) == wanted,
+    );
 }
 
 fn connect(server: &Server) -> TcpStream {

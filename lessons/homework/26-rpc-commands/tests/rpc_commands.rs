@@ -238,15 +238,10 @@ fn process_running(argv: &[&str]) -> bool {
 
 /// Polls (bounded) until `process_running(argv) == running`.
 fn wait_until_process(argv: &[&str], running: bool) {
-    let deadline = Instant::now() + LIMIT;
-    while process_running(argv) != running {
-        assert!(
-            Instant::now() < deadline,
-            "{argv:?} still {}",
-            if running { "not running" } else { "running" }
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let state = if running { "start" } else { "be gone" };
+    support::testkit::eventually_within(&format!("{argv:?} to {state}"), LIMIT, || {
+        process_running(argv) == running
+    });
 }
 
 /// A number of seconds no other test or process sleeps, to find that

@@ -2,9 +2,7 @@
 //! subscriber every message; a message nobody is subscribed for is dropped;
 //! a subscriber's queue is its own and goes away with it.
 
-use std::time::{Duration, Instant};
-
-use support::testkit::{PATIENCE, Program, ask_queue, run, shared_rabbitmq, unique_name};
+use support::testkit::{Program, ask_queue, eventually, run, shared_rabbitmq, unique_name};
 
 const EMIT: &str = env!("CARGO_BIN_EXE_emit-log");
 const RECEIVE: &str = env!("CARGO_BIN_EXE_receive-logs");
@@ -73,9 +71,7 @@ fn a_subscribers_queue_is_its_own_and_goes_away_with_it() {
 
     receiver.kill();
     // The broker deletes it as soon as it notices the connection is gone.
-    let deadline = Instant::now() + PATIENCE;
-    while ask_queue(&rabbit.url(), &queue) != Err(404) {
-        assert!(Instant::now() < deadline, "{queue} outlived its receiver");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(&format!("{queue} to go with its receiver"), || {
+        ask_queue(&rabbit.url(), &queue) == Err(404)
+    });
 }

@@ -31,6 +31,27 @@ use std::time::{Duration, Instant};
 /// test that passes only on an idle machine is a broken test.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Waits for something another process does (a socket closed, a queue
+/// deleted, a key expired): asks `condition` every 10 ms until it holds,
+/// and fails the test after [`PATIENCE`]. Bounded polling, never a fixed
+/// sleep that hopes the other side was quick enough.
+pub fn eventually(what: &str, condition: impl FnMut() -> bool) {
+    eventually_within(what, PATIENCE, condition);
+}
+
+/// [`eventually`] with a bound of its own, for when the time it takes is
+/// part of what the test checks.
+pub fn eventually_within(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {within:?} for {what}, in vain"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// A lesson program running in the background.
 pub struct Program {
     /// The program's file name, for failure messages.

@@ -8,8 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::testkit::ServerProcess;
 
@@ -95,14 +94,10 @@ impl Server {
     }
 }
 
-/// Polls `condition` every few milliseconds until it holds; fails the test
-/// after PATIENCE.
-pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(10));
-    }
+/// Polls `condition` until it holds; fails the test after PATIENCE (the
+/// test kit's bounded polling, with these tests' bound).
+pub fn eventually(what: &str, condition: impl FnMut() -> bool) {
+    support::testkit::eventually_within(what, PATIENCE, condition);
 }
 
 /// Files in the root (recursively) whose names mark an upload in progress.
