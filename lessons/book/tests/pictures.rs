@@ -78,17 +78,22 @@ fn every_image_the_book_shows_exists_parses_and_has_alt_text() {
     );
 }
 
-#[test]
-fn every_image_in_the_tree_is_shown_somewhere() {
-    let src = book::docs_dir().join("src");
-    let shown: BTreeSet<PathBuf> = book::markdown_files(&src)
+/// Every image some chapter under `src` shows, as canonical paths.
+fn shown_images(src: &Path) -> BTreeSet<PathBuf> {
+    book::markdown_files(src)
         .iter()
         .flat_map(|chapter| {
             let markdown = fs::read_to_string(chapter).expect("a chapter reads");
             book::image_refs(chapter, &markdown)
         })
         .map(|image| canonical(&image.target()))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_image_in_the_tree_is_shown_somewhere() {
+    let src = book::docs_dir().join("src");
+    let shown = shown_images(&src);
     let mut unseen = Vec::new();
     let mut stack = vec![src.clone()];
     while let Some(dir) = stack.pop() {
@@ -122,14 +127,7 @@ fn every_source_is_drawn_into_a_picture_the_book_shows() {
     // A .bob whose picture no chapter shows would be drawn for nobody.
     let diagrams = book::load_sources().expect("the diagram sources load");
     let src = book::docs_dir().join("src");
-    let shown: BTreeSet<PathBuf> = book::markdown_files(&src)
-        .iter()
-        .flat_map(|chapter| {
-            let markdown = fs::read_to_string(chapter).expect("a chapter reads");
-            book::image_refs(chapter, &markdown)
-        })
-        .map(|image| canonical(&image.target()))
-        .collect();
+    let shown = shown_images(&src);
     let unseen: Vec<_> = diagrams
         .iter()
         .filter(|d| !shown.contains(&canonical(&book::svg_path(d))))
