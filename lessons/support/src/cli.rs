@@ -202,6 +202,24 @@ fn die_of_sigpipe() -> ! {
     std::process::exit(1)
 }
 
+/// A number as people read it, rounded to a whole one: 1234567.4 as
+/// "1,234,567". Counts and rates in the lessons run into the millions.
+pub fn thousands(n: f64) -> String {
+    let digits = format!("{n:.0}");
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", digits.as_str()),
+    };
+    let mut out = sign.to_string();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +260,13 @@ mod tests {
         assert_eq!(at_least_one::<u32>("8"), Ok(8));
         assert!(positive_millis("0").unwrap_err().contains("at least 1"));
         assert_eq!(workers("2"), Ok(2));
+    }
+
+    #[test]
+    fn thousands_groups_digits_in_threes() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1_234_567.4), "1,234,567");
+        assert_eq!(thousands(-12_345.0), "-12,345");
     }
 }

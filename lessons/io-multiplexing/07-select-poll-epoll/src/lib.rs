@@ -477,17 +477,3 @@ impl TriggerProbe {
     }
 }
 // ANCHOR_END: level_vs_edge
-
-/// A count as people read it: 1234567 as "1,234,567" (both programs of
-/// this lesson print counts that run into the millions).
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}

@@ -38,6 +38,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use load::{Outcome, Plan, Reply, Stop};
+use support::cli::thousands;
 use support::testkit::{RedisServer, ServerProcess};
 
 /// The echo arena: lessons 05, 08, 09 and redis-server under one load generator.
@@ -587,17 +588,4 @@ fn load_average() -> String {
 
 fn millis(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
-}
-
-/// 12345.6 as "12,346".
-fn thousands(n: f64) -> String {
-    let digits = format!("{:.0}", n);
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

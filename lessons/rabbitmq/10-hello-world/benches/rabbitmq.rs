@@ -64,6 +64,7 @@ use lapin::options::QueueDeclareOptions;
 use lapin::types::{FieldTable, ShortString};
 use lesson_10_hello_world::{declare_queue, receive, send_many};
 use support::amqp::Session;
+use support::cli::thousands;
 use support::testkit::RabbitMq;
 
 /// Publish and consume rates: lesson code (lapin) against pika.
@@ -533,17 +534,4 @@ fn micros_per_message(time: Duration, count: u32) -> f64 {
 
 fn rate(count: u32, elapsed: Duration) -> f64 {
     f64::from(count) / elapsed.as_secs_f64()
-}
-
-/// 16600.4 -> "16,600".
-fn thousands(value: f64) -> String {
-    let digits = format!("{value:.0}");
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use lesson_07_select_poll_epoll::{Backend, Fixture, MeasureError, Timing, measure, thousands};
+use lesson_07_select_poll_epoll::{Backend, Fixture, MeasureError, Timing, measure};
+use support::cli::thousands;
 
 /// select, poll and epoll: one wait written three ways, timed as idle sockets grow.
 #[derive(Parser)]
@@ -51,7 +52,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .context("making room for the sockets")?;
     println!(
         "{raised}: enough for {} idle sockets.",
-        thousands(largest as u64)
+        thousands(largest as f64)
     );
     println!();
     println!("One wait for the readable socket among N idle ones (median of many waits):");
@@ -66,7 +67,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut setups = Vec::new();
     for &size in &args.sizes {
         let fixture = Fixture::new(size).context("opening the sockets")?;
-        print!("{:>13}", thousands(size as u64));
+        print!("{:>13}", thousands(size as f64));
         let mut timings = Vec::new();
         for &backend in Backend::ALL {
             match measure(backend, &fixture, Duration::from_millis(args.budget_ms)) {
@@ -91,7 +92,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         println!();
         println!("epoll's one-time setup, one epoll_ctl(2) per socket:");
         for (size, setup) in setups {
-            println!("  {:>8} sockets: {}", thousands(size as u64), micros(setup));
+            println!("  {:>8} sockets: {}", thousands(size as f64), micros(setup));
         }
     }
     if let Some(first) = refusals.first() {
@@ -113,7 +114,7 @@ fn ratio(timings: &[(Backend, Timing)]) -> String {
     match (of("poll(2)"), of("epoll_wait(2)")) {
         (Some(poll), Some(epoll)) if epoll > 0.0 => match poll / epoll {
             times if times < 100.0 => format!("{times:.1}×"),
-            times => format!("{}×", thousands(times.round() as u64)),
+            times => format!("{}×", thousands(times)),
         },
         _ => "-".to_string(),
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use lesson_07_select_poll_epoll::models::{self, Model, ModelError, Outcome, Plan};
-use lesson_07_select_poll_epoll::thousands;
+use support::cli::thousands;
 use support::timeline::{Legend, format_duration};
 
 /// Blocking, non-blocking, multiplexing, signal-driven and asynchronous IO,
@@ -118,12 +118,12 @@ fn calls_line(outcome: &Outcome) -> String {
     if c.empty_reads > 0 {
         parts.push(format!(
             "{} reads that found nothing",
-            thousands(c.empty_reads)
+            thousands(c.empty_reads as f64)
         ));
     }
     format!(
         "system calls while reading: {} ({}); set-up before: {}",
-        thousands(c.total()),
+        thousands(c.total() as f64),
         parts.join(", "),
         c.setup
     )
@@ -142,8 +142,8 @@ fn summary(outcomes: &[Outcome]) {
         println!(
             "{:<16}{:>9}{:>13}{:>9}{:>9.0}%{:>13}  {}",
             o.model.name(),
-            thousands(o.calls.total()),
-            thousands(o.calls.empty_reads),
+            thousands(o.calls.total() as f64),
+            thousands(o.calls.empty_reads as f64),
             o.calls.waits,
             cpu_share.min(100.0),
             format_duration(o.worst_delay()),
