@@ -81,7 +81,7 @@ pub enum ConnectError {
          To use this Redis as it is, connect without a password:\n    \
          export REDIS_URL={without}    (or pass --url {without})\n  \
          or give it the course's password: redis-cli CONFIG SET requirepass {password}",
-        password = crate::redis::COURSE_REDIS_PASSWORD
+        password = crate::COURSE_REDIS_PASSWORD
     )]
     NoPasswordOnServer {
         /// The address tried, password hidden.

@@ -27,14 +27,18 @@
 //!   zero refused where it means nothing, a next step when a port is taken,
 //!   and a quiet end when `program | head` closes the pipe.
 //!
-//! Lessons put it in their `Cargo.toml` as `support.workspace = true`, and in
-//! `[dev-dependencies]` with `features = ["testkit"]`.
+//! Lessons put it in their `Cargo.toml` as `support.workspace = true`, with
+//! `features = ["amqp"]` or `["redis"]` for the broker they use (so a lesson
+//! builds only its own broker's client: lessons 03-09 and 25 build neither),
+//! and in `[dev-dependencies]` with `features = ["testkit"]`.
 
+#[cfg(feature = "amqp")]
 pub mod amqp;
 pub mod cli;
 mod error;
 pub mod fdlimit;
 pub mod net;
+#[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -45,3 +49,12 @@ pub use error::{ConnectError, redact};
 /// The hint every connection error ends with: how to get brokers running.
 pub const START_HINT: &str =
     "Start the course brokers with `just up` (check them with `just status`).";
+
+/// The password `just up` (and `just run`, when it starts Redis for a
+/// lesson, and docker-compose.yml) gives the course's Redis.
+///
+/// A Redis without a password lets every local program read and rewrite
+/// every key: lesson 26 keeps its task results there, so an open Redis is an
+/// open task store. This one is no secret (it is written here), but it makes
+/// every lesson go through `AUTH`, as it must against any real server.
+pub const COURSE_REDIS_PASSWORD: &str = "course-redis";

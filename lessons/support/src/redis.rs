@@ -19,17 +19,9 @@ use redis::{Client, ErrorKind, RedisError};
 
 use crate::error::{Broker, ConnectError};
 
+pub use crate::COURSE_REDIS_PASSWORD;
 pub use echo::{Echo, Exchange, Transcript};
 pub use keyspace::{KeySpace, PrefixInUse};
-
-/// The password `just up` (and `just run`, when it starts Redis for a
-/// lesson, and docker-compose.yml) gives the course's Redis.
-///
-/// A Redis without a password lets every local program read and rewrite
-/// every key: lesson 26 keeps its task results there, so an open Redis is an
-/// open task store. This one is no secret (it is written here), but it makes
-/// every lesson go through `AUTH`, as it must against any real server.
-pub const COURSE_REDIS_PASSWORD: &str = "course-redis";
 
 /// The address `just up` starts Redis on: database 0, with the course's
 /// password ([`COURSE_REDIS_PASSWORD`]).
