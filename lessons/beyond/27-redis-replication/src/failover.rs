@@ -129,6 +129,8 @@ pub struct Writer {
     /// `WAIT` for this many replicas after each write (0: no WAIT).
     wait: usize,
     wait_timeout_ms: u64,
+    /// How long one write may wait for a primary before it fails.
+    patience: Duration,
     /// How many writes failed and were sent again.
     pub retries: usize,
 }
@@ -161,14 +163,22 @@ impl Writer {
             primary: String::new(),
             wait: plan.wait,
             wait_timeout_ms: plan.wait_timeout_ms,
+            patience: PATIENCE,
             retries: 0,
         })
+    }
+
+    /// Gives up on a write after `patience` instead of [`PATIENCE`].
+    pub fn give_up_after(mut self, patience: Duration) -> Writer {
+        self.patience = patience;
+        self
     }
 
     /// Sets `key`, and WAITs if asked. If the primary does not answer, asks
     /// the Sentinels for the primary (again and again: during a failover
     /// they still name the dead one, or none) and sends the write again,
-    /// until a primary acknowledges it or [`PATIENCE`] runs out.
+    /// until a primary acknowledges it or its patience ([`PATIENCE`]) runs
+    /// out: then it fails, it does not hang.
     pub fn write(&mut self, key: &str, value: usize) -> Result<Ack> {
         let started = Instant::now();
         loop {
@@ -192,10 +202,10 @@ impl Writer {
                     }
                 }
             }
-            if started.elapsed() > PATIENCE {
+            if started.elapsed() > self.patience {
                 return Err(format!(
                     "no primary acknowledged {key} within {} s: the Sentinels found none (is a majority of them up, and a replica left to promote?)",
-                    PATIENCE.as_secs()
+                    self.patience.as_secs()
                 )
                 .into());
             }

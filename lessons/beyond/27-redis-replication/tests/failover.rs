@@ -83,3 +83,40 @@ fn with_wait_no_confirmed_write_is_lost() {
     assert_eq!(unconfirmed, vec![0, before[0] - confirmed[1]], "{out}");
     assert_eq!(before[2], unconfirmed[1], "{out}");
 }
+
+/// A primary with no replica dies: there is nothing to promote. The client
+/// does not hang: its write fails after its patience, saying why.
+#[test]
+fn with_nothing_to_promote_a_write_fails_instead_of_hanging() {
+    use lesson_27_redis_replication::failover::{Plan, Writer, open_sentinels, watch};
+    use lesson_27_redis_replication::replication::Node;
+    use std::time::{Duration, Instant};
+
+    let mut group = Group::start(3);
+    let primary = Node::open("primary", &group.nodes[0].url()).unwrap();
+    let urls: Vec<String> = group.sentinels.iter().map(|s| s.url()).collect();
+    let mut sentinels = open_sentinels(&urls).unwrap();
+    watch(&mut sentinels, &primary, 0).unwrap();
+    let mut writer = Writer::new(&urls, &primary.url, &Plan::default())
+        .unwrap()
+        .give_up_after(Duration::from_secs(5));
+    writer
+        .write("lesson27:first", 1)
+        .expect("the primary is up");
+
+    group.nodes[0].kill();
+    let started = Instant::now();
+    let error = writer
+        .write("lesson27:second", 2)
+        .expect_err("nobody can take this write");
+    let took = started.elapsed();
+    assert!(
+        error
+            .to_string()
+            .contains("no primary acknowledged lesson27:second within 5 s"),
+        "{error}"
+    );
+    // Generous: the point is that it ends, not how fast.
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert!(writer.retries >= 1);
+}
