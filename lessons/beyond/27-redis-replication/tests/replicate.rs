@@ -47,8 +47,12 @@ fn what_replicate_prints_is_what_the_servers_hold() {
             Persistence::None => assert_eq!(held, 0),
             // The snapshot was taken half-way; what followed was lost.
             Persistence::Rdb => assert_eq!(held, KEYS / 2),
-            // A kill -9 leaves the page cache: both AOF settings keep all.
-            Persistence::AofEverysec | Persistence::AofAlways => assert_eq!(held, KEYS),
+            // `always` writes and syncs before it answers. (`everysec`
+            // usually keeps all too, but on a busy disk Redis postpones its
+            // writes while a sync is still running, and a kill then loses
+            // them: only the printed count is checked for it, above.)
+            Persistence::AofAlways => assert_eq!(held, KEYS),
+            Persistence::AofEverysec => {}
         }
     }
     assert!(
