@@ -243,6 +243,7 @@ fn addr_of(client: &redis::Client) -> String {
 /// primary after the run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The plan's WAIT (0: none).
     pub wait: usize,
     /// Writes the old primary acknowledged (OK) before it was killed.
     pub acked_before: usize,

@@ -92,6 +92,7 @@ impl Persistence {
 /// What one setting kept through a `kill -9`.
 #[derive(Debug, Clone)]
 pub struct Survival {
+    /// The setting the server ran with.
     pub setting: Persistence,
     /// Keys written, each acknowledged with OK before the next was sent.
     pub acknowledged: usize,

@@ -16,8 +16,12 @@ use crate::{PATIENCE, PREFIX, Result, connect, host_port, info, info_field, ms, 
 
 /// A server the lesson talks to, with the name it prints.
 pub struct Node {
+    /// "primary", "replica 1", "sentinel 2": what the lesson's lines call it.
     pub name: String,
+    /// Its address with the password: for REPLICAOF's host and port, and
+    /// for the Sentinels' and the checker's own connections.
     pub url: String,
+    /// The lesson's connection to it.
     pub con: Connection,
 }
 
@@ -74,8 +78,11 @@ pub fn attach(replicas: &mut [Node], primary: &Node) -> Result<Duration> {
 /// many seconds ago.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaView {
+    /// The port the replica listens on (it tells the primary at connect).
     pub port: u16,
+    /// How many bytes of the stream it has confirmed.
     pub offset: u64,
+    /// Seconds since its last confirmation.
     pub lag_seconds: u64,
 }
 
