@@ -457,6 +457,47 @@ impl Outcome {
     }
 }
 
+// ANCHOR: last_node
+/// The last node dies: a primary with no replica, under the same three
+/// Sentinels. They see it die and have nothing to promote; the client's
+/// next write must fail after its `patience`, not wait forever. Returns
+/// how long the failing write took.
+pub fn last_node(
+    primary: &mut Node,
+    sentinels: &mut [Node],
+    patience: Duration,
+) -> Result<Duration> {
+    let took = watch(sentinels, primary, 0)?;
+    println!(
+        "# the Sentinels see no replica and each other ({})",
+        ms(took)
+    );
+    let sentinel_urls: Vec<String> = sentinels.iter().map(|s| s.url.clone()).collect();
+    let mut writer =
+        Writer::new(&sentinel_urls, &primary.url, &Plan::default())?.give_up_after(patience);
+    let key = |i: usize| format!("{PREFIX}:last:{i}");
+    for i in 0..10 {
+        writer.write(&key(i), i)?;
+    }
+    println!("# 10 writes acknowledged by {}", writer.primary);
+    let pid = primary.pid()?;
+    crate::kill_9(pid)?;
+    println!("# primary killed (SIGKILL to pid {pid}): no replica is left to promote");
+    let started = Instant::now();
+    match writer.write(&key(10), 10) {
+        Ok(_) => Err("a write was acknowledged with no server left to take it".into()),
+        Err(error) => {
+            let took = started.elapsed();
+            println!(
+                "the next write failed after {:.1} s: {error}",
+                took.as_secs_f64()
+            );
+            Ok(took)
+        }
+    }
+}
+// ANCHOR_END: last_node
+
 /// Connects to the Sentinels at `urls`, named "sentinel 1", "sentinel 2"...
 pub fn open_sentinels(urls: &[String]) -> Result<Vec<Node>> {
     urls.iter()

@@ -120,3 +120,23 @@ fn with_nothing_to_promote_a_write_fails_instead_of_hanging() {
     assert!(took < Duration::from_secs(60), "{took:?}");
     assert!(writer.retries >= 1);
 }
+
+/// `failover --last-node` shows the same from the command line: the run
+/// ends (the test's own clock bounds it), saying why the write failed.
+#[test]
+fn the_last_node_run_ends_with_the_failed_write() {
+    let started = std::time::Instant::now();
+    let done = run(env!("CARGO_BIN_EXE_failover"), ["--last-node"]);
+    assert!(done.success(), "{}\n{}", done.stdout, done.stderr);
+    assert!(
+        done.stdout.contains("the next write failed after "),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains("no primary acknowledged lesson27:last:10 within 5 s")
+    );
+    // Generous (a loaded machine): the point is that it ends.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}

@@ -8,6 +8,7 @@
 //! each write (`--wait N` runs once, with N).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use lesson_27_redis_replication::failover::{self, Plan};
@@ -30,6 +31,10 @@ struct Args {
     /// --primary and --replica; the run kills that primary)
     #[arg(long, value_name = "URL", requires = "primary")]
     sentinel: Vec<String>,
+    /// Instead: kill a primary that has no replica, and show the client's
+    /// next write failing after 5 s rather than hanging
+    #[arg(long, conflicts_with_all = ["wait", "primary", "sentinel"])]
+    last_node: bool,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +51,9 @@ fn main() -> ExitCode {
 
 // ANCHOR: run
 fn run(args: &Args) -> Result<()> {
+    if args.last_node {
+        return last_node();
+    }
     let given = args.nodes.given()?;
     if given.is_some() && args.sentinel.len() != 3 {
         return Err(format!(
@@ -101,3 +109,18 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: run
+
+/// `--last-node`: one primary, no replica, three Sentinels of our own.
+fn last_node() -> Result<()> {
+    println!("== the last node: a primary with no replica dies ==");
+    let node = RedisNode::start("primary", PASSWORD, NODE_CONFIG)?;
+    let mut sentinels = Vec::new();
+    for name in ["sentinel 1", "sentinel 2", "sentinel 3"] {
+        sentinels.push(Sentinel::start(name)?);
+    }
+    let mut primary = Node::open("primary", &node.url())?;
+    let urls: Vec<String> = sentinels.iter().map(Sentinel::url).collect();
+    let mut watchers = failover::open_sentinels(&urls)?;
+    failover::last_node(&mut primary, &mut watchers, Duration::from_secs(5))?;
+    Ok(())
+}
