@@ -187,6 +187,9 @@ impl Writer {
                 // failover is on: no primary to name yet. Ask again shortly.
                 if let Ok(client) = self.sentinels.get_client() {
                     if let Ok(con) = client.get_connection() {
+                        // A primary that is frozen rather than dead must
+                        // not freeze the client: no reply in 5 s is an error.
+                        let _ = con.set_read_timeout(Some(Duration::from_secs(5)));
                         self.primary = addr_of(&client);
                         self.con = Some(con);
                     }
