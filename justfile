@@ -46,18 +46,26 @@ transcripts *args:
 check *args:
     @cargo run --quiet --package classroom --bin check -- "$@"
 
-# Start Redis, RabbitMQ and Memcached on the default ports (docker compose, else native binaries): just up [redis] [rabbitmq] [memcached]
+# Start Redis, RabbitMQ and Memcached on the default ports (docker compose, else native binaries): just up [redis] [rabbitmq] [memcached] [--cluster]
+# --cluster also starts the "Beyond one machine" groups: a Redis primary (6380), replica (6381) and Sentinel (26379).
 up *services:
     #!/usr/bin/env bash
     set -euo pipefail
-    services=("$@")
+    services=(); cluster=
+    for arg in "$@"; do
+        case "$arg" in --cluster) cluster=1;; *) services+=("$arg");; esac
+    done
     [ ${#services[@]} -gt 0 ] || services=(redis rabbitmq memcached)
     for service in "${services[@]}"; do
-        case "$service" in redis|rabbitmq|memcached) ;; *) echo "just up: no broker called '$service' (redis, rabbitmq, memcached)" >&2; exit 2;; esac
+        case "$service" in redis|rabbitmq|memcached) ;; *) echo "just up: no broker called '$service' (redis, rabbitmq, memcached; --cluster)" >&2; exit 2;; esac
     done
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
-        echo "Docker engine found: starting ${services[*]} with docker compose"
-        docker compose up --detach --wait "${services[@]}"
+        echo "Docker engine found: starting ${services[*]}${cluster:+ and the cluster profile} with docker compose"
+        if [ -n "$cluster" ]; then
+            docker compose --profile cluster up --detach --wait "${services[@]}" redis-primary redis-replica redis-sentinel
+        else
+            docker compose up --detach --wait "${services[@]}"
+        fi
         just status
         exit 0
     fi
@@ -138,14 +146,18 @@ up *services:
         ;;
         esac
     done
+    if [ -n "$cluster" ]; then
+        scripts/redis-cluster up "{{brokers}}/redis-cluster" "{{redis_password}}"
+    fi
 
 # Stop the brokers that `just up` started (and nothing else).
 down:
     #!/usr/bin/env bash
     set -euo pipefail
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
-        docker compose down
+        docker compose --profile cluster down
     fi
+    scripts/redis-cluster down "{{brokers}}/redis-cluster" "{{redis_password}}"
     for name in redis rabbitmq memcached; do
         pidfile="{{brokers}}/$name/$name.pid"
         [ -f "$pidfile" ] || { echo "$name: not started by just up"; continue; }
@@ -165,7 +177,7 @@ status:
     #!/usr/bin/env bash
     set -uo pipefail
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
-        echo "docker compose:"; docker compose ps
+        echo "docker compose:"; docker compose --profile cluster ps
     else
         echo "docker: no engine here (just up uses the native binaries)"
     fi
@@ -182,6 +194,7 @@ status:
     check rabbitmq 5672 "amqp://guest:guest@127.0.0.1:5672/%2f" "{{brokers}}/rabbitmq/rabbitmq.pid"
     check memcached 11211 "127.0.0.1:11211" "{{brokers}}/memcached/memcached.pid"
     if (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then echo "rabbitmq management UI: http://127.0.0.1:15672"; fi
+    scripts/redis-cluster status "{{brokers}}/redis-cluster" "{{redis_password}}"
 
 # Run rabbitmqctl against the course broker: just rabbitmqctl add_user hhh hhh1234
 rabbitmqctl *args:

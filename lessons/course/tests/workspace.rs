@@ -266,7 +266,96 @@ fn docker_compose_publishes_the_default_ports() {
     assert!(compose.contains("image: redis:7"));
     assert!(compose.contains("image: rabbitmq:3-management"));
     assert!(compose.contains("image: memcached:1.6"));
-    assert_eq!(compose.matches("healthcheck:").count(), 3);
+    // Every service has a healthcheck, so `docker compose up --wait` waits
+    // until each one answers.
+    assert_eq!(
+        compose.matches("healthcheck:").count(),
+        compose.matches("    image: ").count()
+    );
+}
+
+/// `just up --cluster` starts the Redis group natively (scripts/redis-cluster)
+/// or from docker-compose.yml's `cluster` profile: the same ports, password
+/// and Sentinel settings in both, so what the book says holds either way.
+#[test]
+fn the_redis_cluster_is_the_same_natively_and_in_docker() {
+    let root = workspace_root();
+    let compose = fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    let script = fs::read_to_string(root.join("scripts/redis-cluster")).unwrap();
+    let setting = |name: &str| -> String {
+        script
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("scripts/redis-cluster sets no {name}"))
+            .to_string()
+    };
+    let (primary, replica, sentinel) = (
+        setting("primary_port"),
+        setting("replica_port"),
+        setting("sentinel_port"),
+    );
+    let (name, down_after) = (setting("master_name"), setting("down_after_ms"));
+    let password = support::redis::COURSE_REDIS_PASSWORD;
+    let service = |service: &str| -> String {
+        compose
+            .lines()
+            .skip_while(|line| line.trim_end() != format!("  {service}:"))
+            .skip(1)
+            .take_while(|line| line.starts_with("    ") || line.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (svc, port) in [("redis-primary", &primary), ("redis-replica", &replica)] {
+        let text = service(svc);
+        assert!(text.contains("profiles: [\"cluster\"]"), "{svc}: {text}");
+        assert!(
+            text.contains(&format!("\"--port\", \"{port}\"")),
+            "{svc}: {text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "\"--requirepass\", \"{password}\", \"--masterauth\", \"{password}\""
+            )),
+            "{svc}: {text}"
+        );
+    }
+    assert!(
+        service("redis-replica")
+            .contains(&format!("\"--replicaof\", \"127.0.0.1\", \"{primary}\""))
+    );
+    let watcher = service("redis-sentinel");
+    assert!(watcher.contains("profiles: [\"cluster\"]"));
+    for line in [
+        format!("port {sentinel}"),
+        format!("sentinel monitor {name} 127.0.0.1 {primary} 1"),
+        format!("sentinel auth-pass {name} {password}"),
+        format!("sentinel down-after-milliseconds {name} {down_after}"),
+    ] {
+        assert!(
+            watcher.contains(&line),
+            "the Sentinel's config lacks {line:?}: {watcher}"
+        );
+    }
+    // The script writes the same settings from its variables.
+    for line in [
+        "port $sentinel_port",
+        "sentinel monitor $master_name 127.0.0.1 $primary_port 1",
+        "sentinel auth-pass $master_name $password",
+        "sentinel down-after-milliseconds $master_name $down_after_ms",
+    ] {
+        assert!(
+            script.contains(line),
+            "scripts/redis-cluster lacks {line:?}"
+        );
+    }
+    let justfile = fs::read_to_string(root.join("justfile")).unwrap();
+    assert!(
+        justfile.contains(
+            "scripts/redis-cluster up \"{{brokers}}/redis-cluster\" \"{{redis_password}}\""
+        )
+    );
+    assert!(justfile.contains("scripts/redis-cluster down "));
+    assert!(justfile.contains("scripts/redis-cluster status "));
 }
 
 /// The course's Redis has one password, written in three places: the support

@@ -26,6 +26,10 @@
 //! [`Program`]s: their output is read line by line (to wait for "ready"
 //! instead of sleeping), and they are killed when the test is done with them.
 //!
+//! Lesson 27 needs more than one Redis: [`RedisNode`] is a server that can
+//! be killed and started again on its own data, and [`Sentinel`] is the same
+//! binary in sentinel mode (both in `testkit/replication.rs`).
+//!
 //! ```no_run
 //! let rabbit = support::testkit::shared_rabbitmq();
 //! let queue = support::testkit::unique_name("hello");
@@ -47,6 +51,7 @@ use tempfile::TempDir;
 
 mod bad_input;
 mod program;
+mod replication;
 #[cfg(feature = "amqp")]
 mod routing;
 #[cfg(feature = "redis")]
@@ -58,6 +63,7 @@ pub use bad_input::{
 };
 pub use program::{Finished, PATIENCE, Program, eventually, eventually_within, run};
 pub use program::{Timed, run_timed};
+pub use replication::{RedisNode, Sentinel, stop_all_on_ctrl_c};
 #[cfg(feature = "amqp")]
 pub use routing::{Probe, ask_queue, queue_length, route};
 #[cfg(feature = "redis")]
@@ -111,12 +117,7 @@ impl RedisServer {
     }
 
     fn start_with(password: Option<String>) -> io::Result<Self> {
-        let binary = find_binary(
-            "REDIS_SERVER_BIN",
-            &["redis-server"],
-            &[],
-            "redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)",
-        )?;
+        let binary = redis_server_binary()?;
         retry_on_port_clash(|| {
             let dir = temp_dir("redis")?;
             let port = free_port()?;
@@ -172,20 +173,39 @@ impl RedisServer {
 
     fn wait_until_ready(&mut self) -> io::Result<()> {
         let log = self.dir.path().join("redis.log");
-        let addr = loopback(self.port);
-        let hello = match &self.password {
-            Some(password) => format!("AUTH {password}\r\nPING\r\n"),
-            None => "PING\r\n".to_string(),
-        };
-        let answer: &[u8] = if self.password.is_some() {
-            b"+OK"
-        } else {
-            b"+PONG"
-        };
-        wait_until("redis-server", &mut self.process, &log, || {
-            greet(addr, hello.as_bytes(), |reply| reply.starts_with(answer))
-        })
+        let password = self.password.as_deref();
+        wait_for_redis("redis-server", &mut self.process, self.port, password, &log)
     }
+}
+
+/// Finds `redis-server` (or `REDIS_SERVER_BIN`), or says how to install it.
+fn redis_server_binary() -> io::Result<PathBuf> {
+    find_binary(
+        "REDIS_SERVER_BIN",
+        &["redis-server"],
+        &[],
+        "redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)",
+    )
+}
+
+/// Waits until the `redis-server` on `port` answers AUTH (or PING, without
+/// a password); `what` names it in the error, with its log.
+fn wait_for_redis(
+    what: &str,
+    process: &mut Guarded,
+    port: u16,
+    password: Option<&str>,
+    log: &Path,
+) -> io::Result<()> {
+    let addr = loopback(port);
+    let hello = match password {
+        Some(password) => format!("AUTH {password}\r\nPING\r\n"),
+        None => "PING\r\n".to_string(),
+    };
+    let answer: &[u8] = if password.is_some() { b"+OK" } else { b"+PONG" };
+    wait_until(what, process, log, || {
+        greet(addr, hello.as_bytes(), |reply| reply.starts_with(answer))
+    })
 }
 
 // ---------------------------------------------------------------------------
