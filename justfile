@@ -46,10 +46,18 @@ transcripts *args:
 check *args:
     @cargo run --quiet --package classroom --bin check -- "$@"
 
-# Start Redis, RabbitMQ and Memcached on the default ports (docker compose, else native binaries): just up [redis] [rabbitmq] [memcached]
+# Start Redis, RabbitMQ and Memcached on the default ports (docker compose, else native binaries): just up [redis] [rabbitmq] [memcached] | just up --cluster
 up *services:
     #!/usr/bin/env bash
     set -euo pipefail
+    if [ "${1:-}" = "--cluster" ]; then
+        # Lesson 28's three clustered RabbitMQ nodes, on 127.0.0.1:5673-5675.
+        if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+            docker compose --profile cluster up --detach rabbit-1 rabbit-2 rabbit-3
+            exit 0
+        fi
+        exec scripts/rabbitmq-cluster up
+    fi
     services=("$@")
     [ ${#services[@]} -gt 0 ] || services=(redis rabbitmq memcached)
     for service in "${services[@]}"; do
@@ -144,8 +152,9 @@ down:
     #!/usr/bin/env bash
     set -euo pipefail
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
-        docker compose down
+        docker compose --profile cluster down
     fi
+    scripts/rabbitmq-cluster down
     for name in redis rabbitmq memcached; do
         pidfile="{{brokers}}/$name/$name.pid"
         [ -f "$pidfile" ] || { echo "$name: not started by just up"; continue; }
@@ -182,6 +191,7 @@ status:
     check rabbitmq 5672 "amqp://guest:guest@127.0.0.1:5672/%2f" "{{brokers}}/rabbitmq/rabbitmq.pid"
     check memcached 11211 "127.0.0.1:11211" "{{brokers}}/memcached/memcached.pid"
     if (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then echo "rabbitmq management UI: http://127.0.0.1:15672"; fi
+    "{{justfile_directory()}}/scripts/rabbitmq-cluster" status
 
 # Run rabbitmqctl against the course broker: just rabbitmqctl add_user hhh hhh1234
 rabbitmqctl *args:
