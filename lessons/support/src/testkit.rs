@@ -17,7 +17,9 @@
 //! Starting RabbitMQ takes a few seconds, so a test binary usually shares one
 //! of each with [`shared_redis`] and [`shared_rabbitmq`], and every test uses
 //! names of its own ([`unique_name`]). A test that stops or kills its broker
-//! starts a private one with [`RabbitMq::start`].
+//! starts a private one with [`RabbitMq::start`]. A test that needs several
+//! nodes in one cluster, to kill and restart them, starts a
+//! [`RabbitCluster`] (lesson 28's programs start theirs the same way).
 //!
 //! [`ServerProcess`] runs a lesson's own server binary under the same rules
 //! (killed on drop, dies with the test), and reads back the address from
