@@ -46,8 +46,9 @@ transcripts *args:
 check *args:
     @cargo run --quiet --package classroom --bin check -- "$@"
 
+# --cluster also starts the "Beyond one machine" groups: a Redis primary (6380), replica (6381) and Sentinel (26379),
+# and three clustered RabbitMQ nodes (5673-5675).
 # Start Redis, RabbitMQ and Memcached on the default ports (docker compose, else native binaries): just up [redis] [rabbitmq] [memcached] [--cluster]
-# --cluster also starts the "Beyond one machine" groups: a Redis primary (6380), replica (6381) and Sentinel (26379).
 up *services:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -62,7 +63,7 @@ up *services:
     if docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
         echo "Docker engine found: starting ${services[*]}${cluster:+ and the cluster profile} with docker compose"
         if [ -n "$cluster" ]; then
-            docker compose --profile cluster up --detach --wait "${services[@]}" redis-primary redis-replica redis-sentinel
+            docker compose --profile cluster up --detach --wait "${services[@]}" redis-primary redis-replica redis-sentinel rabbit-1 rabbit-2 rabbit-3
         else
             docker compose up --detach --wait "${services[@]}"
         fi
@@ -148,6 +149,7 @@ up *services:
     done
     if [ -n "$cluster" ]; then
         scripts/redis-cluster up "{{brokers}}/redis-cluster" "{{redis_password}}"
+        scripts/rabbitmq-cluster up
     fi
 
 # Stop the brokers that `just up` started (and nothing else).
@@ -158,6 +160,7 @@ down:
         docker compose --profile cluster down
     fi
     scripts/redis-cluster down "{{brokers}}/redis-cluster" "{{redis_password}}"
+    scripts/rabbitmq-cluster down
     for name in redis rabbitmq memcached; do
         pidfile="{{brokers}}/$name/$name.pid"
         [ -f "$pidfile" ] || { echo "$name: not started by just up"; continue; }
@@ -195,6 +198,7 @@ status:
     check memcached 11211 "127.0.0.1:11211" "{{brokers}}/memcached/memcached.pid"
     if (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then echo "rabbitmq management UI: http://127.0.0.1:15672"; fi
     scripts/redis-cluster status "{{brokers}}/redis-cluster" "{{redis_password}}"
+    scripts/rabbitmq-cluster status
 
 # Run rabbitmqctl against the course broker: just rabbitmqctl add_user hhh hhh1234
 rabbitmqctl *args:

@@ -103,6 +103,7 @@ pub const LESSONS: &[Lesson] = &[
     lesson(25, "homework/25-ftp", "Homework: an FTP server on one event loop", &["ftp-server", "ftp-client"]),
     lesson(26, "homework/26-rpc-commands", "Homework: run commands on many hosts over RabbitMQ", &["agent", "rpc"]),
     lesson(27, "beyond/27-redis-replication", "Redis after kill -9: persistence, replicas and WAIT, Sentinel failover", &["replicate", "failover"]),
+    lesson(28, "beyond/28-rabbitmq-cluster", "A RabbitMQ cluster: a quorum queue loses nothing when its leader is killed", &["cluster", "chaos"]),
 ];
 
 const fn lesson(

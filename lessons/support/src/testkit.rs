@@ -17,7 +17,9 @@
 //! Starting RabbitMQ takes a few seconds, so a test binary usually shares one
 //! of each with [`shared_redis`] and [`shared_rabbitmq`], and every test uses
 //! names of its own ([`unique_name`]). A test that stops or kills its broker
-//! starts a private one with [`RabbitMq::start`].
+//! starts a private one with [`RabbitMq::start`]. A test that needs several
+//! nodes in one cluster, to kill and restart them, starts a
+//! [`RabbitCluster`] (lesson 28's programs start theirs the same way).
 //!
 //! [`ServerProcess`] runs a lesson's own server binary under the same rules
 //! (killed on drop, dies with the test), and reads back the address from
@@ -50,6 +52,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 mod bad_input;
+mod cluster;
 mod program;
 mod replication;
 #[cfg(feature = "amqp")]
@@ -61,6 +64,7 @@ pub use bad_input::ends_quietly_when_the_reader_leaves;
 pub use bad_input::{
     a_taken_port_gets_a_next_step, localhost_means_loopback, refused, refused_command,
 };
+pub use cluster::{ClusterBuilder, RabbitCluster};
 pub use program::{Finished, PATIENCE, Program, eventually, eventually_within, run};
 pub use program::{Timed, run_timed};
 pub use replication::{RedisNode, Sentinel, stop_all_on_ctrl_c};
@@ -330,21 +334,7 @@ struct NodeSetup {
 impl RabbitMq {
     /// Starts a fresh node and waits until it speaks AMQP.
     pub fn start() -> io::Result<Self> {
-        let server_bin = find_binary(
-            "RABBITMQ_SERVER_BIN",
-            &["rabbitmq-server"],
-            // Debian's /usr/sbin/rabbitmq-server switches to the `rabbitmq`
-            // user; the script behind it runs a node as whoever we are.
-            &["/usr/lib/rabbitmq/bin/rabbitmq-server"],
-            "rabbitmq-server (Debian/Ubuntu: apt-get install rabbitmq-server; macOS: brew install rabbitmq)",
-        )?;
-        let ctl_bin = server_bin.with_file_name("rabbitmqctl");
-        let epmd_bin = find_binary(
-            "EPMD_BIN",
-            &["epmd"],
-            &[],
-            "epmd (it comes with Erlang, which rabbitmq-server depends on)",
-        )?;
+        let (server_bin, ctl_bin, epmd_bin) = rabbitmq_binaries()?;
         retry_on_port_clash(|| {
             let dir = temp_dir("rabbitmq")?;
             let setup = NodeSetup {
@@ -357,18 +347,7 @@ impl RabbitMq {
                 ctl_bin: ctl_bin.clone(),
             };
             setup.write_files()?;
-            let mut epmd = Command::new(&epmd_bin);
-            epmd.args([
-                "-port",
-                &setup.epmd_port.to_string(),
-                "-address",
-                "127.0.0.1",
-            ]);
-            let mut epmd = Guarded::spawn(epmd, &setup.dir.join("epmd.log"))?;
-            let epmd_addr = loopback(setup.epmd_port);
-            wait_until("epmd", &mut epmd, &setup.dir.join("epmd.log"), || {
-                TcpStream::connect(epmd_addr).is_ok()
-            })?;
+            let epmd = spawn_epmd(&epmd_bin, setup.epmd_port, &setup.dir)?;
             let mut rabbit = RabbitMq {
                 node: None,
                 epmd,
@@ -418,25 +397,7 @@ impl RabbitMq {
     /// Runs `rabbitmqctl` against this node, e.g. `["add_user", "hhh", "pw"]`,
     /// and returns what it printed.
     pub fn ctl(&self, args: &[&str]) -> io::Result<String> {
-        let output = Command::new(&self.setup.ctl_bin)
-            .args(["-n", &self.setup.node_name])
-            .args(args)
-            .env_clear()
-            .envs(self.setup.ctl_env())
-            .stdin(Stdio::null())
-            .output()?;
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        if output.status.success() {
-            Ok(text)
-        } else {
-            Err(io::Error::other(format!(
-                "rabbitmqctl {} failed ({}): {}{}",
-                args.join(" "),
-                output.status,
-                text,
-                String::from_utf8_lossy(&output.stderr)
-            )))
-        }
+        self.setup.ctl(args)
     }
 
     /// Stops the node gracefully (SIGTERM, as `rabbitmqctl stop` would) and
@@ -455,18 +416,8 @@ impl RabbitMq {
         if self.node.is_some() {
             return Ok(());
         }
-        let mut command = Command::new(&self.setup.server_bin);
-        command.env_clear().envs(self.setup.server_env());
-        let log = self.setup.dir.join("node.log");
-        let mut node = Guarded::spawn(command, &log)?;
-        let addr = loopback(self.setup.amqp_port);
-        // AMQP 0-9-1 begins with this header; a broker that is ready answers
-        // with a Connection.Start method frame (frame type 1).
-        wait_until("rabbitmq-server", &mut node, &log, || {
-            greet(addr, b"AMQP\x00\x00\x09\x01", |reply| {
-                reply.first() == Some(&1)
-            })
-        })?;
+        let mut node = self.setup.spawn_node()?;
+        self.setup.wait_for_amqp(&mut node)?;
         self.node = Some(node);
         Ok(())
     }
@@ -499,7 +450,95 @@ impl Drop for RabbitMq {
     }
 }
 
+/// Where the RabbitMQ server, `rabbitmqctl` and `epmd` are: the server and
+/// its control tool side by side, `epmd` from Erlang.
+fn rabbitmq_binaries() -> io::Result<(PathBuf, PathBuf, PathBuf)> {
+    let server_bin = find_binary(
+        "RABBITMQ_SERVER_BIN",
+        &["rabbitmq-server"],
+        // Debian's /usr/sbin/rabbitmq-server switches to the `rabbitmq`
+        // user; the script behind it runs a node as whoever we are.
+        &["/usr/lib/rabbitmq/bin/rabbitmq-server"],
+        "rabbitmq-server (Debian/Ubuntu: apt-get install rabbitmq-server; macOS: brew install rabbitmq)",
+    )?;
+    let ctl_bin = server_bin.with_file_name("rabbitmqctl");
+    let epmd_bin = find_binary(
+        "EPMD_BIN",
+        &["epmd"],
+        &[],
+        "epmd (it comes with Erlang, which rabbitmq-server depends on)",
+    )?;
+    Ok((server_bin, ctl_bin, epmd_bin))
+}
+
+/// An `epmd` of our own on `port` (loopback only), answering before this
+/// returns. Its output goes to `dir/epmd.log`.
+fn spawn_epmd(epmd_bin: &Path, port: u16, dir: &Path) -> io::Result<Guarded> {
+    let mut epmd = Command::new(epmd_bin);
+    epmd.args(["-port", &port.to_string(), "-address", "127.0.0.1"]);
+    let log = dir.join("epmd.log");
+    let mut epmd = Guarded::spawn(epmd, &log)?;
+    let addr = loopback(port);
+    wait_until("epmd", &mut epmd, &log, || TcpStream::connect(addr).is_ok())?;
+    Ok(epmd)
+}
+
 impl NodeSetup {
+    /// Starts `rabbitmq-server` as this node, its output going to
+    /// `node.log`, without waiting for it (see [`NodeSetup::wait_for_amqp`]):
+    /// a cluster starts its nodes side by side.
+    fn spawn_node(&self) -> io::Result<Guarded> {
+        let mut command = Command::new(&self.server_bin);
+        command.env_clear().envs(self.server_env());
+        Guarded::spawn(command, &self.log())
+    }
+
+    /// Where the node's output goes.
+    fn log(&self) -> PathBuf {
+        self.dir.join("node.log")
+    }
+
+    /// Waits until `node` speaks AMQP, or fails with the end of its log.
+    fn wait_for_amqp(&self, node: &mut Guarded) -> io::Result<()> {
+        let addr = loopback(self.amqp_port);
+        // AMQP 0-9-1 begins with this header; a broker that is ready answers
+        // with a Connection.Start method frame (frame type 1).
+        wait_until("rabbitmq-server", node, &self.log(), || {
+            greet(addr, b"AMQP\x00\x00\x09\x01", |reply| {
+                reply.first() == Some(&1)
+            })
+        })
+    }
+
+    /// Runs `rabbitmqctl` (or, with another `tool`, a sibling such as
+    /// `rabbitmq-queues`) against this node and returns what it printed.
+    fn run_tool(&self, tool: &str, args: &[&str]) -> io::Result<String> {
+        let output = Command::new(self.ctl_bin.with_file_name(tool))
+            .args(["-n", &self.node_name])
+            .args(args)
+            .env_clear()
+            .envs(self.ctl_env())
+            .stdin(Stdio::null())
+            .output()?;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            Ok(text)
+        } else {
+            Err(io::Error::other(format!(
+                "{tool} {} failed ({}): {}{}",
+                args.join(" "),
+                output.status,
+                text,
+                String::from_utf8_lossy(&output.stderr)
+            )))
+        }
+    }
+
+    /// `rabbitmqctl -n <this node> args...`.
+    fn ctl(&self, args: &[&str]) -> io::Result<String> {
+        self.run_tool("rabbitmqctl", args)
+    }
+
     /// An empty config and env file, so that nothing in /etc/rabbitmq (a
     /// student's own settings) applies to the test node, and no plugins.
     fn write_files(&self) -> io::Result<()> {
