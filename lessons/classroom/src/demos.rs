@@ -13,6 +13,7 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+pub mod hosts;
 mod lesson_05;
 mod lesson_08;
 mod lesson_10;
