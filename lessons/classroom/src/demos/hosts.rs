@@ -114,6 +114,11 @@ fn script(
     );
     let names: Vec<&str> = std::iter::once(OPS).chain(AGENTS).collect();
     let network = Network::create(prefix, &names, Arc::clone(made))?;
+    stage.narrate(&format!(
+        "brokers     namespace {}  br0 {}/24",
+        network.brokers,
+        netns::BROKERS_ADDR
+    ));
     for host in &network.hosts {
         stage.narrate(&format!(
             "host {:<5}  namespace {}  eth0 {}/24",

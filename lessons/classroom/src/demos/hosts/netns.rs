@@ -80,6 +80,7 @@ impl Network {
         Ok(network)
     }
 
+    // ANCHOR: build
     fn build(&mut self, names: &[&str]) -> Result<()> {
         let hub = self.brokers.clone();
         self.add_namespace(&hub)?;
@@ -127,6 +128,7 @@ impl Network {
         }
         Ok(())
     }
+    // ANCHOR_END: build
 
     /// `ip netns add NAME` and its loopback up, noted first in `made`.
     fn add_namespace(&self, name: &str) -> Result<()> {
