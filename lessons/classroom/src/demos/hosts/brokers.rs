@@ -171,6 +171,7 @@ fn rabbitmq_command(namespace: &str, dir: &Path) -> Result<Command> {
         // `localhost` is this namespace's own loopback: Erlang's node
         // name and its port mapper (epmd) stay inside it.
         .env("RABBITMQ_NODENAME", "rabbit@localhost")
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
         .env("RABBITMQ_CONFIG_FILE", path("rabbitmq"))
         .env("RABBITMQ_CONF_ENV_FILE", path("rabbitmq-env.conf"))
         .env("RABBITMQ_ENABLED_PLUGINS_FILE", path("enabled_plugins"))
