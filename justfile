@@ -30,7 +30,7 @@ run lesson *args:
 bench *args:
     @cargo run --quiet --package course -- bench "$@"
 
-# Play a lesson's multi-process scenario in one terminal: just demo lesson-11 [--throwaway]
+# Play a lesson's multi-process scenario in one terminal: just demo lesson-11 [--throwaway]; just demo lesson-26 --hosts (root)
 [no-exit-message]
 demo *args:
     @cargo run --quiet --package classroom --bin demo -- "$@"

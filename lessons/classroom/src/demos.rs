@@ -13,6 +13,7 @@ use support::testkit::{RabbitMq, RedisServer};
 use crate::Result;
 use crate::stage::Stage;
 
+pub mod hosts;
 mod lesson_05;
 mod lesson_08;
 mod lesson_10;
@@ -88,6 +89,9 @@ pub fn listing() -> String {
     for demo in DEMOS {
         out.push_str(&format!("  lesson-{:02}  {}\n", demo.lesson, demo.about));
     }
+    out.push_str(
+        "  lesson-26 --hosts  the same, each agent on a host (network namespace) of its own: needs root\n",
+    );
     out
 }
 

@@ -4,6 +4,7 @@
 //! just demo                        # list the demos
 //! just demo lesson-11              # play one (uses your brokers if they answer)
 //! just demo lesson-11 --throwaway  # always on throwaway brokers
+//! just demo lesson-26 --hosts      # each agent on a host of its own (root)
 //! ```
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let throwaway = rest.iter().any(|arg| arg == "--throwaway");
+    let hosts = rest.iter().any(|arg| arg == "--hosts");
     let demo = match demos::find(name) {
         Ok(demo) => demo,
         Err(error) => {
@@ -25,8 +27,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if hosts && demo.lesson != 26 {
+        eprintln!("error: --hosts is for lesson-26 only (agents on hosts of their own)");
+        return ExitCode::from(2);
+    }
     let mut stage = Stage::new(true);
-    match demos::play(demo, &mut stage, throwaway) {
+    let outcome = if hosts {
+        demos::hosts::play(&mut stage, throwaway)
+    } else {
+        demos::play(demo, &mut stage, throwaway)
+    };
+    match outcome {
         Ok(()) => {
             stage.narrate("the end");
             ExitCode::SUCCESS

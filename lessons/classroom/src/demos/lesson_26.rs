@@ -128,7 +128,7 @@ pub fn run(stage: &mut Stage, brokers: &Brokers) -> Result<()> {
 }
 
 /// Joins groups of words into one argument list.
-fn words(groups: &[&[&str]]) -> Vec<String> {
+pub(super) fn words(groups: &[&[&str]]) -> Vec<String> {
     groups
         .iter()
         .flat_map(|group| group.iter().map(|word| word.to_string()))
@@ -136,7 +136,7 @@ fn words(groups: &[&[&str]]) -> Vec<String> {
 }
 
 /// Waits for a one-shot `rpc` to end, and fails the demo if it failed.
-fn expect_success(stage: &mut Stage, actor: &str) -> Result<()> {
+pub(super) fn expect_success(stage: &mut Stage, actor: &str) -> Result<()> {
     let status = stage.wait_exit(actor, STEP)?;
     if status.success() {
         Ok(())

@@ -449,7 +449,12 @@ async fn collect(
         match accept(&store, &collected, &trust, &delivery).await {
             Ok(_) => {
                 if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
-                    eprintln!("error: could not acknowledge a reply: {error}");
+                    // While `rpc` closes, an ack can meet the channel
+                    // closing. Nothing is lost: the answer is in Redis, and
+                    // the next collector, given it again, finds a duplicate.
+                    if !closing.load(Ordering::Relaxed) {
+                        eprintln!("error: could not acknowledge a reply: {error}");
+                    }
                     return;
                 }
             }
