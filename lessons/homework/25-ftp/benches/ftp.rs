@@ -14,14 +14,15 @@
 //! For each server: download and upload of one large file (MB/s, the
 //! median of `--rounds`), then `--clients` curl processes at once, each uploading its
 //! own file and downloading it again over the same connection, every byte
-//! checked; and the server's peak memory (RSS, from /proc), sampled during
+//! checked (the median of `--rounds` such rounds, the servers taking turns);
+//! and the server's peak memory (RSS, from /proc), sampled during
 //! the large transfers and again during the many clients. Ratios are the
 //! lesson's server over pyftpdlib. A figure that could not be measured (a
 //! server that did not start, a process gone before it was sampled) is
-//! printed as "not measured", and so is any verdict that needs it. Last, the
-//! same upload into a sink: a minimal FTP server that reads every byte and
-//! drops it. No server can do less, so its rate is the most curl can upload
-//! on this machine, whatever the server.
+//! printed as "not measured", and so is any verdict that needs it. Each
+//! round also makes the same upload into a sink: a minimal FTP server that
+//! reads every byte and drops it. No server can do less, so its rate is the
+//! most curl can upload on this machine, whatever the server.
 //!
 //! pyftpdlib is installed into a virtual environment under `target/` on
 //! first use (`python3 -m venv`, then `pip install pyftpdlib`); if that is
@@ -115,8 +116,8 @@ struct Results {
     name: String,
     /// Every round of the large file, one after another.
     rounds: Vec<Round>,
-    /// The concurrency round.
-    clients: Option<Crowd>,
+    /// The concurrency rounds, one after another.
+    clients: Vec<Crowd>,
     /// Peak resident memory during the large transfers, bytes (`None`: not
     /// measured).
     peak_rss: Option<u64>,
@@ -142,6 +143,22 @@ impl Results {
     /// The median over the rounds of one measure, e.g. `|r| r.download`.
     fn median(&self, measure: impl Fn(&Round) -> f64) -> f64 {
         median(self.rounds.iter().map(measure).collect())
+    }
+
+    /// The median concurrency round's wall time and slowest client, in
+    /// seconds (`None`: no round ran).
+    fn crowd(&self) -> Option<(f64, f64)> {
+        if self.clients.is_empty() {
+            return None;
+        }
+        let wall = median(
+            self.clients
+                .iter()
+                .map(|c| c.elapsed.as_secs_f64())
+                .collect(),
+        );
+        let slowest = median(self.clients.iter().map(|c| c.slowest).collect());
+        Some((wall, slowest))
     }
 }
 
@@ -197,12 +214,23 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .map(|c| c.server.as_ref().map_or(0, |server| server.child.id()))
         .collect();
     let sampler = RssSampler::start(pids);
+    // The sink takes its turn in every round too, so that the ceiling is
+    // measured under the same load as the servers' uploads.
+    let sink = start_sink()?;
+    let mut sink_rates = Vec::new();
     for round in 1..=args.rounds {
         for contender in contenders.iter_mut() {
             large_file(contender, &big, size, round)?;
         }
+        let rate = sink_upload(sink, &big, size)?;
+        println!(
+            "round {round}: {:<10} upload   {:>10}",
+            "sink",
+            per_sec(rate)
+        );
+        sink_rates.push(rate);
     }
-    let ceiling = upload_ceiling(&big, size, args.rounds)?;
+    let ceiling = median(sink_rates);
     println!(
         "upload ceiling: curl into a sink that drops every byte: {} (median of {})",
         per_sec(ceiling),
@@ -211,29 +239,35 @@ fn run(args: &Args) -> anyhow::Result<()> {
     for (contender, peak) in contenders.iter_mut().zip(sampler.stop(true)) {
         contender.results.peak_rss = peak;
     }
-    for contender in contenders.iter_mut() {
-        let Some(server) = &contender.server else {
-            continue;
-        };
-        let name = &contender.results.name;
-        // Memory while the clients are connected: the kernel's own peak
-        // (VmHWM) would still hold the large files' peak, so only samples.
-        let sampler = RssSampler::start(vec![server.child.id()]);
-        let crowd = many_clients(
-            args,
-            server,
-            &work.join(format!("clients-{name}")),
-            &contender.root,
-        );
-        contender.results.clients_rss = sampler.stop(false).into_iter().next().flatten();
-        let crowd = crowd?;
-        println!(
-            "{name}: {} clients at once: {:.2} s wall, the slowest moved its bytes in {:.3} s (all verified)",
-            args.clients,
-            crowd.elapsed.as_secs_f64(),
-            crowd.slowest,
-        );
-        contender.results.clients = Some(crowd);
+    // The servers take turns here too: one busy moment on the machine
+    // then spoils one round of each, not every round of one.
+    for round in 1..=args.rounds {
+        for contender in contenders.iter_mut() {
+            let Some(server) = &contender.server else {
+                continue;
+            };
+            let results = &mut contender.results;
+            let name = &results.name;
+            // Memory while the clients are connected: the kernel's own peak
+            // (VmHWM) would still hold the large files' peak, so only samples.
+            let sampler = RssSampler::start(vec![server.child.id()]);
+            let crowd = many_clients(
+                args,
+                server,
+                &work.join(format!("clients-{name}")),
+                &contender.root,
+            );
+            let peak = sampler.stop(false).into_iter().next().flatten();
+            results.clients_rss = results.clients_rss.max(peak);
+            let crowd = crowd?;
+            println!(
+                "round {round}: {name:<10} {} clients at once: {:.2} s wall, the slowest moved its bytes in {:.3} s (all verified)",
+                args.clients,
+                crowd.elapsed.as_secs_f64(),
+                crowd.slowest,
+            );
+            results.clients.push(crowd);
+        }
     }
     let all: Vec<Results> = contenders
         .into_iter()
@@ -609,8 +643,10 @@ fn many_clients(args: &Args, server: &Running, dir: &Path, root: &Path) -> anyho
         let up = dir.join(format!("up-{i}"));
         same_file(&up, &dir.join(format!("down-{i}")))
             .with_context(|| format!("client {i} downloaded other bytes"))?;
-        same_file(&up, &root.join(format!("client-{i}.bin")))
-            .with_context(|| format!("client {i}'s stored file differs"))?;
+        let stored = root.join(format!("client-{i}.bin"));
+        same_file(&up, &stored).with_context(|| format!("client {i}'s stored file differs"))?;
+        // The next round then creates every file again, as this one did.
+        fs::remove_file(stored)?;
     }
     let _ = fs::remove_dir_all(dir);
     Ok(Crowd { elapsed, slowest })
@@ -654,11 +690,12 @@ fn curl_transfer(args: &[&str]) -> anyhow::Result<f64> {
 }
 
 // ANCHOR: sink
-/// The fastest an upload can go here with curl as the client: the median
-/// rate of `rounds` uploads of `big` into [`sink_session`], a server that
-/// reads every byte into a buffer and throws it away. No real server does
-/// less work than that; if this rate is low, the client is the limit.
-fn upload_ceiling(big: &Path, size: u64, rounds: u32) -> anyhow::Result<f64> {
+/// Starts the sink, [`sink_session`]: a server that reads every byte of an
+/// upload into a buffer and throws it away. No real server does less work
+/// than that, so the rate of an upload into it is the fastest an upload
+/// can go here with curl as the client; if it is low, the client is the
+/// limit. Returns its port.
+fn start_sink() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     // The thread stays in `accept` until the benchmark exits.
@@ -669,13 +706,14 @@ fn upload_ceiling(big: &Path, size: u64, rounds: u32) -> anyhow::Result<f64> {
             }
         }
     });
+    Ok(port)
+}
+
+/// One upload of `big` into the sink: its rate, bytes per second.
+fn sink_upload(port: u16, big: &Path, size: u64) -> anyhow::Result<f64> {
     let url = format!("ftp://127.0.0.1:{port}/sink.bin");
-    let mut rates = Vec::new();
-    for _ in 0..rounds {
-        let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url])?;
-        rates.push(size as f64 / secs);
-    }
-    Ok(median(rates))
+    let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url])?;
+    Ok(size as f64 / secs)
 }
 
 /// Just enough FTP for `curl -T`: it logs in, asks for the directory, opens
@@ -888,11 +926,12 @@ fn human(bytes: u64) -> String {
 fn report(args: &Args, all: &[Results], ceiling: f64) {
     println!();
     println!(
-        "{} file, median of {} rounds; {} clients x {} up and down",
+        "{} file, median of {} rounds; {} clients x {} up and down, median of {} rounds",
         human(args.size),
         args.rounds,
         args.clients,
-        human(args.client_size)
+        human(args.client_size),
+        args.rounds
     );
     println!(
         "{:<10} {:>10} {:>10} {:>11} {:>11} {:>12} {:>14} {:>10} {:>11}",
@@ -911,12 +950,11 @@ fn report(args: &Args, all: &[Results], ceiling: f64) {
             println!("{:<10} not measured: {note}", r.name);
             continue;
         }
-        let (wall, slowest) = r.clients.as_ref().map_or(("-".into(), "-".into()), |c| {
-            (
-                format!("{:.2} s", c.elapsed.as_secs_f64()),
-                format!("{:.3} s", c.slowest),
-            )
-        });
+        let (wall, slowest) = r
+            .crowd()
+            .map_or(("-".into(), "-".into()), |(wall, slowest)| {
+                (format!("{wall:.2} s"), format!("{slowest:.3} s"))
+            });
         let rss = |peak: Option<u64>| peak.map_or("-".to_string(), human);
         println!(
             "{:<10} {:>10} {:>10} {:>9.2} s {:>9.2} s {:>12} {:>14} {:>10} {:>11}",
@@ -974,13 +1012,26 @@ fn report(args: &Args, all: &[Results], ceiling: f64) {
                 ""
             }
         );
-        if let (Some(a), Some(b)) = (&ours.clients, &theirs.clients) {
-            println!(
-                "  {} clients: speed {:.2}x by wall time, {:.2}x by the slowest client",
-                args.clients,
-                b.elapsed.as_secs_f64() / a.elapsed.as_secs_f64(),
-                b.slowest / a.slowest.max(1e-9)
-            );
+        let share = ours.median(|r| r.upload) / ceiling;
+        println!(
+            "  upload   {share:.2} of the sink's rate (target >= 0.9: {})",
+            verdict(share >= 0.9)
+        );
+        match (ours.crowd(), theirs.crowd()) {
+            (Some((our_wall, our_slowest)), Some((their_wall, their_slowest))) => {
+                let wall = their_wall / our_wall;
+                let slowest = their_slowest / our_slowest.max(1e-9);
+                println!(
+                    "  {} clients: speed {wall:.2}x by wall time, {slowest:.2}x by the slowest client \
+                     (target >= 1.0x both: {})",
+                    args.clients,
+                    verdict(wall >= 1.0 && slowest >= 1.0)
+                );
+            }
+            _ => println!(
+                "  {} clients: not measured (target >= 1.0x both: not measured)",
+                args.clients
+            ),
         }
     }
     println!();

@@ -270,7 +270,7 @@ impl Session {
     pub fn reply(&mut self, reply: Reply) {
         if self.verbose {
             for line in reply.to_string().lines() {
-                println!("[#{}] <- {line}", self.id);
+                println!("{} <- {line}", self.verbose_prefix());
             }
         }
         reply.write_to(&mut self.outbox);
@@ -675,7 +675,16 @@ impl Session {
             // terminal, which would act on them.
             _ => escape_controls(&text),
         };
-        println!("[#{}] -> {shown}", self.id);
+        println!("{} -> {shown}", self.verbose_prefix());
+    }
+
+    /// How a `--verbose` line starts: the session, and the milliseconds
+    /// since it connected. The gaps between lines then show where a
+    /// client's time goes: waiting for the server's answer, or for the
+    /// client's next command.
+    fn verbose_prefix(&self) -> String {
+        let ms = self.connected.elapsed().as_secs_f64() * 1e3;
+        format!("[#{} +{ms:.1} ms]", self.id)
     }
 }
 

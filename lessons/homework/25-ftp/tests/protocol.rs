@@ -491,3 +491,55 @@ fn accounts_come_from_a_users_file_and_anonymous_can_be_refused() {
     let text = carol.ok("MKD made-by-carol", 550);
     assert!(text.contains("read-only"), "{text}");
 }
+
+/// With `-v`, every command and reply of a session carries the time since
+/// it connected, and that time is real: an answer the server holds back
+/// (after a wrong password the next answer waits 0.1 s) shows the wait,
+/// and never more than the client itself measured around it.
+#[test]
+fn verbose_lines_show_the_time_since_the_session_connected() {
+    let server = Server::start_with(&["-v"]);
+    let mut c = Control::connect(&server);
+    c.ok("USER alice", 331);
+    c.ok("PASS wrong", 530);
+    c.ok("USER alice", 331);
+    let asked = std::time::Instant::now();
+    c.ok("PASS secret", 230);
+    let measured_ms = asked.elapsed().as_secs_f64() * 1e3;
+    eventually("the 230 line in the log", || {
+        server.log().contains("<- 230")
+    });
+
+    // `[#1 +12.3 ms] -> PASS ****`: the stamp, then what was said.
+    let log = server.log();
+    let stamped: Vec<(f64, &str)> = log
+        .lines()
+        .filter_map(|line| {
+            let (stamp, said) = line.strip_prefix("[#1 +")?.split_once(" ms] ")?;
+            Some((stamp.parse().ok()?, said))
+        })
+        .collect();
+    assert!(stamped.len() >= 9, "{log}");
+    assert!(
+        stamped.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "stamps go back in time:\n{log}"
+    );
+    let when = |said: &str| {
+        stamped
+            .iter()
+            .rev()
+            .find(|(_, s)| s.starts_with(said))
+            .unwrap()
+            .0
+    };
+    let waited = when("<- 230") - when("-> PASS");
+    // Stamps have 0.1 ms steps: allow one either way.
+    assert!(
+        waited >= 100.0 - 0.1,
+        "the held answer shows {waited} ms:\n{log}"
+    );
+    assert!(
+        waited <= measured_ms + 0.1,
+        "the log shows {waited} ms, the client measured {measured_ms} ms"
+    );
+}
