@@ -98,7 +98,7 @@ const WRONG: &[Wrong] = &[
         base: Which::Solution,
         edits: &[Edit::Replace {
             file: "src/lib.rs",
-            find: ".basic_qos(config.prefetch,",
+            find: ".basic_qos(prefetch,",
             with: ".basic_qos(0,",
         }],
         fails: "prefetch 1:",

@@ -111,6 +111,72 @@ exercise-08-server`, try it with `cargo run -p exercise-08-select-server
 need; lesson 07's explains select(2) itself.",
         }],
     },
+    Starter {
+        name: "work-queues",
+        lesson: 11,
+        dir: "work-queues",
+        files: &[StarterFile {
+            from: "src/lib.rs",
+            to: "src/lib.rs",
+            doc: "\
+Exercise 11: make a work queue safe.
+
+`new-task` puts a task in a queue; `worker`s take tasks from it, one at
+a time, and work on each for a while (every `.` in a task is one unit of
+work). The programs, their arguments, what they print, the worker's loop
+(`worker.rs`) and publisher confirms (`confirms.rs`) are lesson 11's own
+code, compiled into this crate. What makes the work queue *safe* is
+yours, in four functions marked `todo!()`:
+
+1. [`declare_task_queue`]: a queue that survives a broker restart.
+2. [`publish_task`]: a task that survives a broker restart.
+3. [`consume_tasks`]: fair dispatch (prefetch) and manual acks.
+4. [`work_on`]: do the work, *then* ack.
+
+Check your work with `just check work-queues`. Try it by hand, each in a
+terminal of its own:
+
+```text
+cargo run -q -p exercise-11-work-queues --bin exercise-11-worker -- --ms-per-dot 200
+cargo run -q -p exercise-11-work-queues --bin exercise-11-worker -- --ms-per-dot 200
+cargo run -q -p exercise-11-work-queues --bin exercise-11-new-task -- \"A task with dots...\"
+```
+
+A queue keeps the settings it was first declared with: if a version of
+yours declared `task_queue` not durable, the broker refuses to declare it
+durable (PRECONDITION_FAILED) until you delete it:
+`just rabbitmqctl delete_queue task_queue`. Lesson 11's chapter explains
+every idea you need; `just demo lesson-11` shows what your programs
+should do.",
+        }],
+    },
+    Starter {
+        name: "pipeline",
+        lesson: 23,
+        dir: "pipeline",
+        files: &[StarterFile {
+            from: "src/lib.rs",
+            to: "src/lib.rs",
+            doc: "\
+Exercise 23: round trips, pipelines, transactions, and WATCH.
+
+The program (lesson 23's own `pipeline`, built on your library) times
+the same SETs sent three ways, then lets clients race to move money
+between two accounts. Timing and comparing (`timing.rs`), the race
+(`race.rs`) and the notes' transaction (`notes.rs`) are lesson 23's own
+code, compiled into this crate. Four bodies are yours, marked `todo!()`;
+write them in this order:
+
+1. [`by_round_trips`]: one SET per round trip.
+2. [`by_pipeline`]: the same SETs in pipelines, one round trip per batch.
+3. [`by_transaction`]: the same SETs in one MULTI/EXEC.
+4. [`transfer`]: move money with WATCH, and retry when EXEC says nil.
+
+Run it with `cargo run -p exercise-23-pipeline` (start Redis first with
+`just up`), and check it with `just check pipeline`. Lesson 23's chapter
+explains every idea you need.",
+        }],
+    },
 ];
 
 /// The marker that opens a body the student writes; the rest of the line
@@ -197,7 +263,14 @@ fn starter_text(
                 return Err(format!("line {}: `{EXERCISE}` without a hint", number + 1));
             }
             skip_to(&mut lines, EXERCISE_END, EXERCISE)?;
-            let _ = writeln!(out, "{indent}todo!(\"{}\")", escape(hint));
+            let hint = escape(hint);
+            // As rustfmt writes it, so that `cargo fmt` leaves it alone:
+            // on one line if it fits in 100 columns, else the hint alone.
+            if indent.len() + hint.len() + r#"todo!("")"#.len() <= 100 {
+                let _ = writeln!(out, "{indent}todo!(\"{hint}\")");
+            } else {
+                let _ = writeln!(out, "{indent}todo!(\n{indent}    \"{hint}\"\n{indent})");
+            }
         } else if trimmed == HIDE {
             skip_to(&mut lines, HIDE_END, HIDE)?;
         } else if let Some(name) = module_declaration(trimmed) {
@@ -411,6 +484,16 @@ fn helper() {}
             text.contains("#![allow(unused_variables, unused_imports, dead_code)]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_long_hint_is_wrapped_as_rustfmt_wraps_it() {
+        let hint = "word ".repeat(18);
+        let source =
+            format!("fn f() {{\n    // EXERCISE: {hint}\n    1\n    // EXERCISE_END\n}}\n");
+        let text = starter_text(&FAKE, &FAKE.files[0], &source, Path::new("/")).unwrap();
+        let wrapped = format!("    todo!(\n        \"{}\"\n    )\n", hint.trim());
+        assert!(text.contains(&wrapped), "{text}");
     }
 
     #[test]
