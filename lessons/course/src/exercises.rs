@@ -411,9 +411,9 @@ pub fn write_all(root: &Path, force: bool) -> Result<Vec<String>, String> {
     }
     if !worked_on.is_empty() && !force {
         return Err(format!(
-            "these starters hold filled-in bodies, which `just exercises` would replace \
-             with todo!() again:\n  {}\nnothing was written; keep your work elsewhere, or \
-             run `just exercises --force` to start over",
+            "these starters lack a todo!() the lesson gives: bodies someone filled in \
+             (or a hint the lesson changed), which `just exercises` would replace:\n  {}\n\
+             nothing was written; keep that work elsewhere, or run `just exercises --force`",
             worked_on.join("\n  ")
         ));
     }
