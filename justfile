@@ -41,6 +41,11 @@ transcripts *args:
     @cargo build --quiet --workspace --bins --locked
     @cargo run --quiet --locked --package classroom --bin transcripts -- "$@"
 
+# Rewrite the exercise starters from their lessons' EXERCISE markers: just exercises [--check | --force]
+[no-exit-message]
+exercises *args:
+    @cargo run --quiet --package course -- exercises "$@"
+
 # Check an exercise: just check greenlet [--solution] (no NAME: list them)
 [no-exit-message]
 check *args:

@@ -44,11 +44,11 @@ const WRONG: &[Wrong] = &[
         // Prints what test1 and test2 would print, switching nothing.
         name: "greenlet-prints-the-numbers",
         exercise: "greenlet",
-        base: Which::Starter,
+        base: Which::Solution,
         edits: &[Edit::Replace {
             file: "src/lib.rs",
-            find: r#"todo!("the trampoline: resume greenlets until one finishes")"#,
-            with: r#"{
+            find: "// EXERCISE: the trampoline: resume greenlets until one finishes",
+            with: r#"if true {
         for (number, then) in [
             ("12", "gr1 switches to gr2"),
             ("56", "gr2 switches to gr1"),
@@ -62,7 +62,7 @@ const WRONG: &[Wrong] = &[
         }
         self.all[0].state = State::Suspended;
         self.all[1].state = State::Finished;
-        Ok(())
+        return Ok(());
     }"#,
         }],
         fails: "greenlets the checker writes run in the order",
@@ -70,7 +70,7 @@ const WRONG: &[Wrong] = &[
     Wrong {
         name: "select-server-thread-per-client",
         exercise: "select-server",
-        base: Which::Starter,
+        base: Which::Solution,
         edits: &[Edit::File {
             file: "src/bin/server.rs",
             with: include_str!("wrong/thread_per_client_server.rs"),
@@ -98,7 +98,7 @@ const WRONG: &[Wrong] = &[
         base: Which::Solution,
         edits: &[Edit::Replace {
             file: "src/lib.rs",
-            find: ".basic_qos(config.prefetch,",
+            find: ".basic_qos(prefetch,",
             with: ".basic_qos(0,",
         }],
         fails: "prefetch 1:",

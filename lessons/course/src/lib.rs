@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod brokers;
+pub mod exercises;
 
 /// One lesson of the course.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +59,9 @@ impl Lesson {
 /// "src/bin/<program>.rs"`, or else the program's own name.
 pub fn bin_target_in(manifest: &Path, program: &str) -> String {
     let text = std::fs::read_to_string(manifest).unwrap_or_default();
-    let wanted = format!("src/bin/{program}.rs");
+    // A starter builds a lesson's program from the lesson's own file, so
+    // its path may lead out of the crate: match the end.
+    let wanted = format!("/bin/{program}.rs");
     text.split("[[bin]]")
         .skip(1)
         .find_map(|block| {
@@ -68,7 +71,8 @@ pub fn bin_target_in(manifest: &Path, program: &str) -> String {
                     (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
                 })
             };
-            (field("path")? == wanted).then(|| field("name")).flatten()
+            let path = format!("/{}", field("path")?);
+            path.ends_with(&wanted).then(|| field("name")).flatten()
         })
         .unwrap_or_else(|| program.to_string())
 }

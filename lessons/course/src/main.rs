@@ -6,6 +6,7 @@
 //! course bench coroutines
 //! course bench echo --smoke
 //! course bench --smoke
+//! course exercises [--check | --force]
 //! ```
 //!
 //! `run` hands over to `cargo run` for the lesson's program, replacing this
@@ -53,9 +54,10 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some((cmd, rest)) if cmd == "exercises" => exercises(&root, rest),
         _ => {
             eprintln!(
-                "usage: course list | course run lesson-NN [PROGRAM] [ARGS...] | course bench [NAME [ARGS...]] | course bench [NAME] --smoke"
+                "usage: course list | course run lesson-NN [PROGRAM] [ARGS...] | course bench [NAME [ARGS...]] | course bench [NAME] --smoke | course exercises [--check | --force]"
             );
             ExitCode::from(2)
         }
@@ -107,6 +109,46 @@ fn smoke_all(root: &std::path::Path) -> ExitCode {
     } else {
         eprintln!("error: smoke runs failed: {}", failed.join(", "));
         ExitCode::FAILURE
+    }
+}
+
+/// `course exercises`: writes the exercise starters from their lessons
+/// (see `course::exercises`); `--check` only says which are out of date,
+/// `--force` overwrites starters that hold a student's work.
+fn exercises(root: &std::path::Path, args: &[String]) -> ExitCode {
+    let result = match args {
+        [] => course::exercises::write_all(root, false),
+        [force] if force == "--force" => course::exercises::write_all(root, true),
+        [check] if check == "--check" => match course::exercises::stale(root) {
+            Ok(stale) if stale.is_empty() => Ok(vec![]),
+            Ok(stale) => {
+                for path in stale {
+                    eprintln!("out of date: {} (run: just exercises)", path.display());
+                }
+                return ExitCode::FAILURE;
+            }
+            Err(error) => Err(error),
+        },
+        _ => {
+            eprintln!("usage: course exercises [--check | --force]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(lines) => {
+            for line in &lines {
+                println!("{line}");
+            }
+            let count = course::exercises::STARTERS.len();
+            if lines.is_empty() {
+                println!("every starter ({count}) matches its lesson");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! `ulimit -Hn` show the two limits of your shell.
 //!
 //! Lessons 07–09 and the echo arena open thousands of sockets; they call
-//! [`raise_to`] and print what it did.
+//! [`raise_to`] and print what it did, or [`raise_for`], which says it.
 
 use std::fmt;
 use std::io;
@@ -136,6 +136,18 @@ pub fn raise_to(wanted: u64) -> Result<Raised, Box<dyn std::error::Error + Send 
     })
 }
 // ANCHOR_END: raise_to
+
+/// Raises the soft limit to at least `wanted`, for a server about to
+/// start, and returns what to tell the user: `None` if nothing changed,
+/// the new limit and `why` if it was raised, or a note if it could not be
+/// (the server still runs, with the limit it has).
+pub fn raise_for(wanted: u64, why: &str) -> Option<String> {
+    match raise_to(wanted) {
+        Ok(Raised::AlreadyEnough(_)) => None,
+        Ok(raised) => Some(format!("{raised}, {why}")),
+        Err(error) => Some(format!("note: {error}")),
+    }
+}
 
 /// Raises the soft limit as far as the hard limit allows, but no further
 /// than `cap` (a hard limit may be "unlimited", and a server has no use for

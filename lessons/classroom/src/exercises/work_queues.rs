@@ -43,13 +43,13 @@ pub const EXERCISE: Exercise = Exercise {
         },
         Requirement {
             title: "the queue is durable and tasks persistent: a waiting task survives a broker restart",
-            hint: "declare_task_queue: QueueDeclareOptions { durable: true, .. }; publish_task: \
-                   BasicProperties::default().with_delivery_mode(2)",
+            hint: "declare_task_queue: QueueDeclareOptions { durable: true, .. } when durability \
+                   is Durable; publish_task: BasicProperties::default().with_delivery_mode(2) then",
             check: a_task_survives_a_restart,
         },
         Requirement {
             title: "prefetch 1: a slow worker holds one task at a time, and a fast one does the rest",
-            hint: "consume_tasks: call channel.basic_qos(1, BasicQosOptions::default()) before \
+            hint: "consume_tasks: call channel.basic_qos(prefetch, BasicQosOptions::default()) before \
                    consuming (without it the broker pushes every waiting task to the first \
                    worker); work_on: ack after the work, not before",
             check: a_slow_worker_holds_one_task,

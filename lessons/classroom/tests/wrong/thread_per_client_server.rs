@@ -1,5 +1,5 @@
 //! A known-wrong select-server (the checker self-test puts it in place of
-//! the starter's `server` program): it answers in upper case, keeps replies
+//! lesson 08's `server` program): it answers in upper case, keeps replies
 //! in order and holds back a client that never reads (a blocked write stops
 //! its reading), so it passes every check about what clients see. But it
 //! spawns a thread per client: no select(2), no single loop.

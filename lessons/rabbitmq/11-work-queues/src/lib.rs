@@ -19,19 +19,27 @@
 //! - **Publisher confirms.** `new-task --confirm` waits until the broker
 //!   says it has the task, so "sent" means "safe".
 //!
+//! This file holds those decisions, each a function: declare the queue,
+//! publish a task, consume with prefetch and manual acks, ack after the
+//! work. `worker.rs` runs a worker with them, `confirms.rs` waits for the
+//! broker's confirms.
+//!
 //! Run `just run lesson-11 worker` in two terminals and
 //! `just run lesson-11 new-task "a slow task....."` in a third.
 
 use std::time::Duration;
 
-use anyhow::bail;
-use lapin::options::{
-    BasicAckOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    QueueDeclareOptions,
-};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicPublishOptions, BasicQosOptions, QueueDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, PublisherConfirm};
-use support::amqp::{Acks, consume, for_each_delivery};
+use lapin::{BasicProperties, Channel, Consumer, PublisherConfirm};
+use support::amqp::{Acks, consume};
+
+mod confirms;
+mod worker;
+
+pub use confirms::{enable_confirms, wait_for_confirm};
+pub use worker::{DEFAULT_MS_PER_DOT, WorkerConfig, run_worker, work_time};
 
 /// The queue of RabbitMQ's second tutorial (and of the notes), so that its
 /// Python `new_task.py` and `worker.py` work with these programs.
@@ -39,9 +47,6 @@ pub const TASK_QUEUE: &str = "task_queue";
 
 /// What `new-task` sends when given no message.
 pub const DEFAULT_TASK: &str = "Hello World!";
-
-/// How long a `.` takes by default: one second, as in the notes.
-pub const DEFAULT_MS_PER_DOT: u64 = 1000;
 
 // ANCHOR: durability
 /// Whether a queue and its messages outlive a broker restart.
@@ -76,6 +81,7 @@ pub async fn declare_task_queue(
     queue: &ShortString,
     durability: Durability,
 ) -> lapin::Result<()> {
+    // EXERCISE: declare the queue, durable when durability says so
     let options = QueueDeclareOptions {
         durable: durability == Durability::Durable,
         ..QueueDeclareOptions::default()
@@ -84,6 +90,7 @@ pub async fn declare_task_queue(
         .queue_declare(queue.clone(), options, FieldTable::default())
         .await?;
     Ok(())
+    // EXERCISE_END
 }
 // ANCHOR_END: durability
 
@@ -99,6 +106,7 @@ pub async fn publish_task(
     body: &[u8],
     durability: Durability,
 ) -> lapin::Result<PublisherConfirm> {
+    // EXERCISE: publish the task through the default exchange, persistent (delivery mode 2) when durable
     let properties = match durability {
         // Delivery mode 2 is "persistent": the broker writes it to disk.
         Durability::Durable => BasicProperties::default().with_delivery_mode(2),
@@ -114,111 +122,57 @@ pub async fn publish_task(
             properties,
         )
         .await
+    // EXERCISE_END
 }
 // ANCHOR_END: publish
 
-// ANCHOR: confirms
-/// Asks the broker to confirm every message published on this channel from
-/// now on (RabbitMQ's "publisher confirms").
+// ANCHOR: consume
+/// Sets up this worker's side of the deal with the broker, and starts
+/// consuming `queue`:
 ///
-/// Without confirms, a publish is done when the message is written to the
-/// socket: if the broker crashes a moment later, the message may be lost
-/// and the publisher never knows. With confirms, the broker acks each
-/// message once it has taken responsibility for it: for a persistent
-/// message in a durable queue, once it is on disk.
-pub async fn enable_confirms(channel: &Channel) -> lapin::Result<()> {
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-}
-
-/// Waits for the broker's verdict on one published message.
-pub async fn wait_for_confirm(confirm: PublisherConfirm) -> anyhow::Result<()> {
-    match confirm.await? {
-        Confirmation::Ack(None) => Ok(()),
-        Confirmation::Ack(Some(_returned)) => bail!("the broker could not route the message"),
-        Confirmation::Nack(_) => bail!("the broker refused the message (nack): it is not stored"),
-        Confirmation::NotRequested => bail!("confirms are not enabled on this channel"),
-    }
-}
-// ANCHOR_END: confirms
-
-// ANCHOR: work_time
-/// How long a task takes: `per_dot` for every `.` in its body, as the notes'
-/// worker does with `time.sleep(body.count(b'.'))`.
-pub fn work_time(body: &[u8], per_dot: Duration) -> Duration {
-    let dots = body.iter().filter(|&&byte| byte == b'.').count();
-    // Saturating: a body of a million dots is a long task, not a crash.
-    per_dot.saturating_mul(u32::try_from(dots).unwrap_or(u32::MAX))
-}
-// ANCHOR_END: work_time
-
-/// How a worker works.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkerConfig {
-    /// How long one `.` of a task takes. A second in the notes; tests make
-    /// it a few milliseconds.
-    pub per_dot: Duration,
-    /// How many unacked tasks the broker may hand this worker at once.
-    /// 1 is fair dispatch; 0 means no limit (the broker's default).
-    pub prefetch: u16,
-}
-
-// ANCHOR: worker
-/// Takes tasks from `queue` one at a time, works on each, and acks it when
-/// done, until Ctrl-C.
-pub async fn run_worker(
+/// - **prefetch** (`prefetch` 1 is fair dispatch): the broker gives this
+///   worker that many unacknowledged tasks at a time, so a busy worker is
+///   not handed more while another one is idle (0: no limit, the broker's
+///   default);
+/// - **manual acks**: the broker keeps each task it hands out until the
+///   worker acks it, and gives it to another worker if this one dies first.
+///
+/// `channel.basic_qos` with `BasicQosOptions::default()` sets the
+/// first; `support::amqp::consume(channel, queue, Acks::Manual)` the second.
+pub async fn consume_tasks(
     channel: &Channel,
     queue: &ShortString,
-    config: WorkerConfig,
-) -> anyhow::Result<()> {
+    prefetch: u16,
+) -> lapin::Result<Consumer> {
+    // EXERCISE: set the prefetch, then consume with manual acks
     // Fair dispatch: "do not send me a new task until I have acked the one I
     // have". Without it the broker deals tasks out in turn as they arrive,
     // however busy each worker is.
     channel
-        .basic_qos(config.prefetch, BasicQosOptions::default())
+        .basic_qos(prefetch, BasicQosOptions::default())
         .await?;
     // Manual acks: the broker keeps each task until we say we are done.
-    let consumer = consume(channel, queue, Acks::Manual).await?;
-    println!(" [*] Waiting for messages. To exit press CTRL+C");
-
-    for_each_delivery(consumer, |delivery| async move {
-        let task = String::from_utf8_lossy(&delivery.data);
-        // The broker sets `redelivered` on a message it has handed out
-        // before: some consumer got it and never acked it.
-        let note = if delivery.redelivered {
-            " (redelivered: an earlier worker did not ack it)"
-        } else {
-            ""
-        };
-        println!(" [x] Received {task:?}{note}");
-        // The "work". `tokio::time::sleep` pauses this task only; the
-        // notes' `time.sleep` would block the whole thread, and with it
-        // everything else this runtime runs.
-        tokio::time::sleep(work_time(&delivery.data, config.per_dot)).await;
-        // Only now, with the work done, may the broker forget the task.
-        delivery.ack(BasicAckOptions::default()).await?;
-        println!(" [x] Done");
-        Ok(())
-    })
-    .await
+    consume(channel, queue, Acks::Manual).await
+    // EXERCISE_END
 }
-// ANCHOR_END: worker
+// ANCHOR_END: consume
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_dot_is_one_unit_of_work() {
-        let second = Duration::from_secs(1);
-        assert_eq!(work_time(b"Hello", second), Duration::ZERO);
-        assert_eq!(work_time(b"First message.", second), second);
-        assert_eq!(work_time(b"Fifth message.....", second), 5 * second);
-        assert_eq!(
-            work_time(b"...", Duration::from_millis(10)),
-            Duration::from_millis(30)
-        );
-        assert_eq!(work_time(&[b'.'; 10], Duration::MAX), Duration::MAX);
-    }
+// ANCHOR: work_on
+/// Works on one task: waits [`work_time`] of its body, then acks it, which
+/// tells the broker the task is done and may be forgotten.
+///
+/// The order is the point. A task acked before the work is finished is
+/// lost if the worker dies in the middle of it; acked after, the broker
+/// gives it to another worker.
+pub async fn work_on(delivery: &Delivery, per_dot: Duration) -> lapin::Result<()> {
+    // EXERCISE: sleep for work_time(&delivery.data, per_dot) without blocking the thread, then ack
+    // The "work". `tokio::time::sleep` pauses this task only; the notes'
+    // `time.sleep` would block the whole thread, and with it everything
+    // else this runtime runs.
+    tokio::time::sleep(work_time(&delivery.data, per_dot)).await;
+    // Only now, with the work done, may the broker forget the task.
+    delivery.ack(BasicAckOptions::default()).await?;
+    Ok(())
+    // EXERCISE_END
 }
+// ANCHOR_END: work_on

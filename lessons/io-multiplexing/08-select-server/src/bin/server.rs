@@ -7,6 +7,10 @@
 //! just run lesson-08 server --listen 127.0.0.1:0 --quiet
 //! ```
 //!
+//! The server reports what it does as `tracing` events; this program
+//! prints them, plainly, one a line: `info` (connections, messages) unless
+//! `--quiet`, and `debug` (each turn) with `--verbose`.
+//!
 //! Try it with `just run lesson-08 client`, or by hand with `nc 127.0.0.1 10000`.
 
 use std::io::Write;
@@ -15,8 +19,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use lesson_08_select_server::{DEFAULT_ADDR, FD_SETSIZE, Server, Verbosity};
-use support::fdlimit::{self, Raised};
+use lesson_08_select_server::{DEFAULT_ADDR, FD_SETSIZE, Server};
+use tracing::level_filters::LevelFilter;
 
 /// A select(2) server with a message queue per connection, answering in upper case.
 #[derive(Parser)]
@@ -45,25 +49,29 @@ fn main() -> ExitCode {
 
 // ANCHOR: main
 fn run(args: Args) -> anyhow::Result<()> {
-    let verbosity = match (args.quiet, args.verbose) {
-        (true, _) => Verbosity::Quiet,
-        (_, true) => Verbosity::Verbose,
-        _ => Verbosity::Normal,
+    let level = match (args.quiet, args.verbose) {
+        (true, _) => LevelFilter::WARN,
+        (_, true) => LevelFilter::DEBUG,
+        _ => LevelFilter::INFO,
     };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_writer(std::io::stdout)
+        .init();
     let listener = support::net::bind(args.listen, support::net::BACKLOG)
         .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
-    let mut server = Server::new(listener, verbosity)?;
+    let mut server = Server::new(listener)?;
     // Room for a few descriptors past FD_SETSIZE, so that connections
     // beyond select's limit can be accepted and told why they are refused,
     // instead of waiting unanswered in the listen queue.
-    let raised = fdlimit::raise_to(FD_SETSIZE as u64 + 64);
+    let why = format!("to refuse connections past select's {FD_SETSIZE} politely");
+    let raised = support::fdlimit::raise_for(FD_SETSIZE as u64 + 64, &why);
     println!("listening on {}", server.local_addr()?);
-    match raised {
-        Ok(raised @ Raised::Raised { .. }) => {
-            println!("{raised}, to refuse connections past select's {FD_SETSIZE} politely")
-        }
-        Ok(Raised::AlreadyEnough(_)) => {}
-        Err(error) => println!("note: {error}"),
+    if let Some(raised) = raised {
+        println!("{raised}");
     }
     std::io::stdout().flush()?;
     server.run().context("the select loop failed")

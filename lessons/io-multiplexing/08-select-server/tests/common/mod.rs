@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use lesson_08_select_server::{Server, Verbosity};
+use lesson_08_select_server::Server;
 
 pub struct Running {
     pub addr: SocketAddr,
@@ -21,7 +21,7 @@ impl Running {
     pub fn start() -> Self {
         let listener = support::net::bind("127.0.0.1:0", support::net::BACKLOG).unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut server = Server::new(listener, Verbosity::Quiet).unwrap();
+        let mut server = Server::new(listener).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::spawn({
             let stop = stop.clone();
