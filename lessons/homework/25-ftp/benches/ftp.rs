@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use support::stats::median;
 
 /// Compares FTP servers with curl: a large file down and up, many clients at
 /// once, and peak memory.
@@ -141,7 +142,7 @@ struct Round {
 impl Results {
     /// The median over the rounds of one measure, e.g. `|r| r.download`.
     fn median(&self, measure: impl Fn(&Round) -> f64) -> f64 {
-        median(self.rounds.iter().map(measure).collect())
+        median(&self.rounds.iter().map(measure).collect::<Vec<_>>()).unwrap_or(0.0)
     }
 }
 
@@ -675,7 +676,7 @@ fn upload_ceiling(big: &Path, size: u64, rounds: u32) -> anyhow::Result<f64> {
         let secs = curl_transfer(&["-T", big.to_str().unwrap_or_default(), &url])?;
         rates.push(size as f64 / secs);
     }
-    Ok(median(rates))
+    Ok(median(&rates).unwrap_or(0.0))
 }
 
 /// Just enough FTP for `curl -T`: it logs in, asks for the directory, opens
@@ -1017,21 +1018,6 @@ fn memory_verdict(ours: Option<&Results>) -> String {
             large.map_or("not measured".to_string(), human),
             clients.map_or("not measured".to_string(), human),
         ),
-    }
-}
-
-/// The middle value (the mean of the two middle ones for an even count):
-/// unlike the best round, one lucky or unlucky round cannot move it.
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
     }
 }
 

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let client = match args.redis.client() {
         Ok(client) => client,
-        Err(error) => return support::redis::exit_code(Err(error.into())),
+        Err(error) => return support::exit::<(), _>(Err(error)),
     };
     // Claims the prefix, runs the two parts, and deletes every key they
     // made under the prefix at the end.
@@ -49,6 +49,6 @@ fn main() -> ExitCode {
             exercise_23_pipeline::race(con, keys, &client, (args.workers, args.transfers))
         },
     );
-    support::redis::exit_code(result)
+    support::exit(result)
 }
 // ANCHOR_END: main

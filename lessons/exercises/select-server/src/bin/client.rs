@@ -41,13 +41,7 @@ fn main() -> ExitCode {
     if args.parts.is_empty() {
         args.parts = PARTS.iter().map(|part| part.to_string()).collect();
     }
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(&args))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {

@@ -32,7 +32,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
