@@ -26,14 +26,9 @@ fn main() -> ExitCode {
         }
     };
     let mut stage = Stage::new(true);
-    match demos::play(demo, &mut stage, throwaway) {
-        Ok(()) => {
-            stage.narrate("the end");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: the demo stopped: {error}");
-            ExitCode::FAILURE
-        }
+    let played = demos::play(demo, &mut stage, throwaway);
+    if played.is_ok() {
+        stage.narrate("the end");
     }
+    support::exit(played.map_err(|error| format!("the demo stopped: {error}")))
 }
