@@ -20,6 +20,8 @@
 //! - [`listen_error`]: why a server could not listen, and what to do next.
 //! - [`quiet_on_broken_pipe`]: `program | head -2` ends quietly, as `ls |
 //!   head -2` does, instead of panicking when `head` stops reading.
+//! - [`show_events`]: a server's `--verbose`: its `tracing` events as plain
+//!   lines.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -219,6 +221,32 @@ pub fn thousands(n: f64) -> String {
     }
     out
 }
+
+// ANCHOR: show_events
+/// What a server's `--verbose` switches on: its `tracing` events, one plain
+/// line each (`127.0.0.1:53694 connected`, no time, level or module in
+/// front), on stdout. Without it, only trouble (`warn!` and worse, such as
+/// an accept that failed) is shown, on stderr.
+///
+/// The servers of lessons 05 and 09 tell what happens to each connection
+/// with `tracing::info!`, so their loops read straight through: no
+/// `if verbose` at every step, and next to no cost when nobody looks.
+pub fn show_events(verbose: bool) {
+    let plain = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .without_time()
+        .with_level(false)
+        .with_target(false);
+    if verbose {
+        plain.with_writer(io::stdout).init();
+    } else {
+        plain
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(io::stderr)
+            .init();
+    }
+}
+// ANCHOR_END: show_events
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,6 @@
 //! What many lessons share, written once.
 //!
-//! Every RabbitMQ and Redis lesson needs the same three things, and none of
-//! them is what the lesson is about:
+//! Nine things many lessons need, none of them what a lesson is about:
 //!
 //! - **Where the broker is.** [`amqp::AmqpArgs`] and [`redis::RedisArgs`] give
 //!   each binary a `--url` flag that falls back to `AMQP_URL` / `REDIS_URL` and
@@ -11,6 +10,10 @@
 //!   [`redis::connect`] turn it into a [`ConnectError`] that names the address
 //!   that was tried (password hidden) and says how to start the brokers,
 //!   instead of a panic trace.
+//! - **What every broker program repeats.** A RabbitMQ [`amqp::Session`]
+//!   and consumer loop ([`amqp::for_each_delivery`]); for Redis, a
+//!   [`redis::KeySpace`] per run and [`redis::run_lesson`], which cleans up
+//!   after a lesson even when it fails.
 //! - **A timeline printer** ([`timeline`]): lessons 03 and 06 record who ran
 //!   when and who waited, and draw it as text, so the difference between
 //!   running tasks one by one and at once is visible at a glance.
@@ -21,11 +24,16 @@
 //!   the lessons that hold thousands of connections (07–09, the echo arena),
 //!   and [`net::bind`] gives their listeners a listen queue deep enough for
 //!   a thousand clients arriving at once.
-//!
 //! - **Arguments checked when they are parsed** ([`cli`]): one `--listen`
 //!   parser for every server, worker counts the open-file limit can hold,
 //!   zero refused where it means nothing, a next step when a port is taken,
-//!   and a quiet end when `program | head` closes the pipe.
+//!   a quiet end when `program | head` closes the pipe, and a server's
+//!   `--verbose` ([`cli::show_events`]).
+//! - **One way to end `main`** ([`exit`]): every program hands its result
+//!   over, and an error is printed the same way everywhere, each cause on a
+//!   line and a hint when a broker refused something.
+//! - **Percentiles and medians** ([`stats`]) for the lessons and benchmarks
+//!   that summarise what they measured.
 //!
 //! Lessons put it in their `Cargo.toml` as `support.workspace = true`, with
 //! `features = ["amqp"]` or `["redis"]` for the broker they use (so a lesson
@@ -36,15 +44,18 @@
 pub mod amqp;
 pub mod cli;
 mod error;
+mod exit;
 pub mod fdlimit;
 pub mod net;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod timeline;
 
 pub use error::{ConnectError, redact};
+pub use exit::{describe, exit, hint};
 
 /// The hint every connection error ends with: how to get brokers running.
 pub const START_HINT: &str =

@@ -282,18 +282,6 @@ pub fn run_lesson(
 }
 // ANCHOR_END: run_lesson
 
-/// The end of a lesson binary's `main`: success, or the error on stderr and
-/// exit code 1.
-pub fn exit_code(result: Result<(), Error>) -> std::process::ExitCode {
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
 /// Prints a line to stdout, ignoring a closed pipe (`... | head`): a lesson
 /// that is cut short must still get to delete its keys.
 pub fn say(line: &str) {

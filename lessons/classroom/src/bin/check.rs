@@ -48,16 +48,13 @@ fn main() -> ExitCode {
         }
     }
     let root = course::workspace_root();
-    let mut subject = match check::build(exercise, &which, &root) {
-        Ok(subject) => subject,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    subject.options.extend(options);
-    let verdicts = check::check(exercise, &subject);
-    ExitCode::from(check::report(exercise, &verdicts).exit_code())
+    // The report's own exit code: 0 when every requirement is met.
+    let checked = check::build(exercise, &which, &root).map(|mut subject| {
+        subject.options.extend(options);
+        let verdicts = check::check(exercise, &subject);
+        ExitCode::from(check::report(exercise, &verdicts).exit_code())
+    });
+    support::exit(checked)
 }
 
 fn usage(problem: &str) -> ExitCode {

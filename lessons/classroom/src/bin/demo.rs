@@ -32,19 +32,13 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let mut stage = Stage::new(true);
-    let outcome = if hosts {
+    let played = if hosts {
         demos::hosts::play(&mut stage, throwaway)
     } else {
         demos::play(demo, &mut stage, throwaway)
     };
-    match outcome {
-        Ok(()) => {
-            stage.narrate("the end");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: the demo stopped: {error}");
-            ExitCode::FAILURE
-        }
+    if played.is_ok() {
+        stage.narrate("the end");
     }
+    support::exit(played.map_err(|error| format!("the demo stopped: {error}")))
 }

@@ -56,14 +56,12 @@ fn main() -> ExitCode {
             other => filters.push(other.to_string()),
         }
     }
-    match run(bless, &filters) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    // Some block differs: the comparison already said which.
+    let verdict = |same| match same {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    };
+    support::exit(run(bless, &filters).map(verdict))
 }
 
 /// Checks (or blesses) the blocks; `Ok(false)` when some differ.

@@ -37,6 +37,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicPublishOptions, BasicQosOptions, QueueDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
@@ -64,7 +65,10 @@ pub const DEFAULT_TASK: &str = "Hello World!";
 /// Both halves are needed: a durable queue comes back after a restart, but
 /// only with the messages that were *persistent*; a persistent message in a
 /// queue that is not durable is lost with its queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Both programs take it as `--durability durable|transient` (clap reads
+/// the variants' names); the two must agree, or the broker refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Durability {
     /// Durable queue, persistent messages (delivery mode 2): on disk.
     Durable,
@@ -72,25 +76,17 @@ pub enum Durability {
     Transient,
 }
 
-impl std::fmt::Display for Durability {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Durability::Durable => "durable",
-            Durability::Transient => "transient (not durable)",
-        })
-    }
-}
-
 /// Declares the task queue, durable or not.
 ///
 /// A queue's settings are fixed when it is first declared. Declaring it
 /// again with other settings (durable instead of not, say) is refused by the
-/// broker with PRECONDITION_FAILED, which closes the channel.
+/// broker with PRECONDITION_FAILED, which closes the channel; the error
+/// then says which queue and which settings were asked for.
 pub async fn declare_task_queue(
     channel: &Channel,
     queue: &ShortString,
     durability: Durability,
-) -> lapin::Result<()> {
+) -> anyhow::Result<()> {
     todo!("declare the queue, durable when durability says so")
 }
 // ANCHOR_END: durability

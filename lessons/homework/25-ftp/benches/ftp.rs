@@ -44,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use support::stats::median;
 
 /// Compares FTP servers with curl: a large file down and up, many clients at
 /// once, and peak memory.
@@ -142,7 +143,7 @@ struct Round {
 impl Results {
     /// The median over the rounds of one measure, e.g. `|r| r.download`.
     fn median(&self, measure: impl Fn(&Round) -> f64) -> f64 {
-        median(self.rounds.iter().map(measure).collect())
+        median(&self.rounds.iter().map(measure).collect::<Vec<_>>()).unwrap_or(0.0)
     }
 
     /// The median concurrency round's wall time and slowest client, in
@@ -151,14 +152,13 @@ impl Results {
         if self.clients.is_empty() {
             return None;
         }
-        let wall = median(
-            self.clients
-                .iter()
-                .map(|c| c.elapsed.as_secs_f64())
-                .collect(),
-        );
-        let slowest = median(self.clients.iter().map(|c| c.slowest).collect());
-        Some((wall, slowest))
+        let walls: Vec<f64> = self
+            .clients
+            .iter()
+            .map(|c| c.elapsed.as_secs_f64())
+            .collect();
+        let slowest: Vec<f64> = self.clients.iter().map(|c| c.slowest).collect();
+        Some((median(&walls)?, median(&slowest)?))
     }
 }
 
@@ -230,7 +230,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         );
         sink_rates.push(rate);
     }
-    let ceiling = median(sink_rates);
+    let ceiling = median(&sink_rates).unwrap_or(0.0);
     println!(
         "upload ceiling: curl into a sink that drops every byte: {} (median of {})",
         per_sec(ceiling),
@@ -1068,21 +1068,6 @@ fn memory_verdict(ours: Option<&Results>) -> String {
             large.map_or("not measured".to_string(), human),
             clients.map_or("not measured".to_string(), human),
         ),
-    }
-}
-
-/// The middle value (the mean of the two middle ones for an even count):
-/// unlike the best round, one lucky or unlucky round cannot move it.
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
     }
 }
 

@@ -29,6 +29,16 @@
 //!   hogging and password guessing.
 //! - [`client`]: a small blocking FTP client, and parallel transfers with
 //!   progress bars (`ftp-client`).
+//!
+//! And the pieces they are built from:
+//!
+//! - [`line`]: the control connection's bytes cut into command lines, with
+//!   a limit on their length.
+//! - [`reply`]: what the server answers, a code and its text.
+//! - [`listing`]: how `LIST`, `NLST` and `MLSD` write directory entries.
+//! - [`users`]: who may log in, and who may write.
+//! - `sys`: the socket options the standard library does not offer,
+//!   behind one small `unsafe` wrapper.
 
 pub mod client;
 pub mod cmd;
@@ -39,6 +49,8 @@ pub mod listing;
 pub mod reply;
 pub mod server;
 pub mod session;
+#[cfg(unix)]
+pub(crate) mod sys;
 pub mod transfer;
 pub mod users;
 
@@ -53,32 +65,3 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:2121";
 /// flat; and since the loop runs one piece at a time, all transfers share
 /// one buffer of this size.
 pub const CHUNK: usize = 256 * 1024;
-
-/// Sets a socket option whose value is an `int` (`setsockopt(2)`): the
-/// server keeps urgent data inline on control connections and paces its
-/// data connections ([`transfer::pace_sending`]).
-#[cfg(unix)]
-pub(crate) fn set_int_option(
-    stream: &mio::net::TcpStream,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a valid socket descriptor, and a c_int option of the right
-    // size that outlives the call.
-    let result = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}

@@ -704,7 +704,7 @@ pub fn rate(bytes: u64, secs: f64) -> String {
 /// bytes arrive in order like any others.
 #[cfg(unix)]
 fn keep_urgent_data_inline(stream: &TcpStream) -> io::Result<()> {
-    crate::set_int_option(stream, libc::SOL_SOCKET, libc::SO_OOBINLINE, 1)
+    crate::sys::set_int_option(stream, libc::SOL_SOCKET, libc::SO_OOBINLINE, 1)
 }
 
 #[cfg(not(unix))]

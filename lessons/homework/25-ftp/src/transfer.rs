@@ -193,7 +193,7 @@ pub const UNSENT_LIMIT: libc::c_int = 16 * 1024;
 pub fn pace_sending(stream: &TcpStream) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let paced = crate::set_int_option(
+        let paced = crate::sys::set_int_option(
             stream,
             libc::IPPROTO_TCP,
             libc::TCP_NOTSENT_LOWAT,
@@ -595,25 +595,13 @@ mod tests {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
     fn data_connections_keep_few_unsent_bytes() {
-        use std::os::fd::AsRawFd;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (accepted, _) = listener.accept().unwrap();
         let stream = TcpStream::from_std(accepted);
         pace_sending(&stream);
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: a valid socket, and a c_int with its size to write into.
-        let result = unsafe {
-            libc::getsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_NOTSENT_LOWAT,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(result, 0, "{}", io::Error::last_os_error());
+        let value =
+            crate::sys::int_option(&stream, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT).unwrap();
         assert_eq!(value, UNSENT_LIMIT);
         drop(client);
     }

@@ -40,6 +40,7 @@ use lesson_26_rpc_commands::names::{HostName, Namespace};
 use lesson_26_rpc_commands::protocol::Outcome;
 use lesson_26_rpc_commands::store::{Answer, Saved};
 use lesson_26_rpc_commands::{AmqpUrl, RedisUrl};
+use support::stats::percentile;
 use support::testkit::{RabbitMq, RedisServer};
 use tokio::sync::broadcast;
 
@@ -358,7 +359,7 @@ fn verdict(args: &Args, all_good: bool, sequential: &Phase, tasks: usize) -> Str
         );
     }
     let results = if all_good { "met" } else { "NOT met" };
-    let p99 = match percentile(&sequential.latencies, 0.99) {
+    let p99 = match percentile(&sequential.latencies, 99.0) {
         None => "not measured (no tasks)".to_string(),
         Some(_) if sequential.unfinished > 0 => format!(
             "NOT met: {} of {tasks} tasks unfinished",
@@ -455,8 +456,8 @@ impl Phase {
         println!(
             "{:<18} run → last host's result: p50 {}, p99 {}, max {}{}",
             "",
-            show(percentile(&self.latencies, 0.50)),
-            show(percentile(&self.latencies, 0.99)),
+            show(percentile(&self.latencies, 50.0)),
+            show(percentile(&self.latencies, 99.0)),
             show(self.latencies.last().copied()),
             match self.unfinished {
                 0 => String::new(),
@@ -464,16 +465,6 @@ impl Phase {
             }
         );
     }
-}
-
-/// The `q` quantile of sorted `values` (nearest rank); `None` when there
-/// are none: nothing was measured.
-fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
 fn ms(duration: Duration) -> String {

@@ -152,7 +152,7 @@ const CONTESTANTS: &[Contestant] = &[
         start: Start::Lesson {
             number: 9,
             bin: "server",
-            args: &["--quiet"],
+            args: &[],
         },
         reply: Reply::Echo,
         max_connections: None,

@@ -53,15 +53,6 @@ pub const MAX_UNSENT: usize = 64 * 1024;
 pub const SHORT_READ_DRAINS: bool = cfg!(not(windows));
 // ANCHOR_END: short_read
 
-/// How much the server prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verbosity {
-    /// Nothing but the `listening on` line and errors (for benchmarks).
-    Quiet,
-    /// Every connection and every echo, as the notes print them.
-    Normal,
-}
-
 // ANCHOR: selector
 /// What a callback tells the selector when it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,14 +192,18 @@ impl Selector {
 /// The notes' echo server on an already-bound listener (tests bind
 /// `127.0.0.1:0`): the listener is registered with [`accept`]. Call
 /// [`Selector::run`] on the result to serve.
-pub fn echo_server(listener: std::net::TcpListener, verbosity: Verbosity) -> io::Result<Selector> {
+///
+/// What the notes' server prints (each connection, each echo) are
+/// `tracing` events here: `server --verbose` shows them, and nobody pays
+/// for them otherwise.
+pub fn echo_server(listener: std::net::TcpListener) -> io::Result<Selector> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener);
     let mut selector = Selector::new()?;
     selector.register(
         listener,
         Interest::READABLE,
-        move |selector, listener, _event| accept(selector, listener, verbosity),
+        |selector, listener, _event| accept(selector, listener),
     )?;
     Ok(selector)
 }
@@ -217,7 +212,7 @@ pub fn echo_server(listener: std::net::TcpListener, verbosity: Verbosity) -> io:
 // ANCHOR: accept
 /// The listener's callback: accepts every waiting connection and registers
 /// each one with the echo callback.
-pub fn accept(selector: &mut Selector, listener: &mut TcpListener, verbosity: Verbosity) -> Next {
+pub fn accept(selector: &mut Selector, listener: &mut TcpListener) -> Next {
     // One edge-triggered event can stand for many waiting connections:
     // accept until the kernel says there are no more.
     loop {
@@ -225,20 +220,15 @@ pub fn accept(selector: &mut Selector, listener: &mut TcpListener, verbosity: Ve
             Ok((stream, peer)) => {
                 // Small replies should leave at once, not wait to be batched.
                 let _ = stream.set_nodelay(true);
-                if verbosity >= Verbosity::Normal {
-                    println!("accepted {peer}");
-                }
+                tracing::info!("accepted {peer}");
                 let connection = Connection::new(stream, peer);
                 // Readable *and* writable, once: under edge triggering a
                 // writable event only comes when a full send buffer drains,
                 // so asking for it costs nothing until it is needed.
                 let interest = Interest::READABLE | Interest::WRITABLE;
-                let registered =
-                    selector.register(connection, interest, move |_, connection, event| {
-                        echo(connection, event, verbosity)
-                    });
+                let registered = selector.register(connection, interest, echo);
                 if let Err(error) = registered {
-                    println!("dropped {peer}: {error}");
+                    tracing::warn!("dropped {peer}: {error}");
                 }
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
@@ -247,13 +237,13 @@ pub fn accept(selector: &mut Selector, listener: &mut TcpListener, verbosity: Ve
                 // The waiting connections stay in the listen queue until the
                 // next one arrives and makes a new edge. The binary raises
                 // its open-file limit at start so this is rare.
-                println!("cannot accept ({error}): out of descriptors");
+                tracing::warn!("cannot accept ({error}): out of descriptors");
                 return Next::Keep;
             }
             // That one connection failed (the client gave up before we
             // accepted it, say): the next one may be fine, and under edge
             // triggering we must go on until WouldBlock.
-            Err(error) => println!("accept failed: {error}"),
+            Err(error) => tracing::warn!("accept failed: {error}"),
         }
     }
 }
@@ -262,19 +252,15 @@ pub fn accept(selector: &mut Selector, listener: &mut TcpListener, verbosity: Ve
 // ANCHOR: echo
 /// A connection's callback: echo everything, then tell the selector
 /// whether to keep the connection.
-fn echo(connection: &mut Connection, event: &Event, verbosity: Verbosity) -> Next {
-    match connection.pump(event, verbosity) {
+fn echo(_selector: &mut Selector, connection: &mut Connection, event: &Event) -> Next {
+    match connection.pump(event) {
         Ok(()) if connection.peer_closed && connection.unsent.is_empty() => {
-            if verbosity >= Verbosity::Normal {
-                println!("closing {}", connection.peer);
-            }
+            tracing::info!("closing {}", connection.peer);
             Next::Close
         }
         Ok(()) => Next::Keep,
         Err(error) => {
-            if verbosity >= Verbosity::Normal {
-                println!("closing {}: {error}", connection.peer);
-            }
+            tracing::info!("closing {}: {error}", connection.peer);
             Next::Close
         }
     }
@@ -307,7 +293,7 @@ impl Connection {
     /// the side we are waiting for. The event that brought us here may have
     /// been "readable" or "writable"; it does not matter, both sides are
     /// tried every time.
-    fn pump(&mut self, event: &Event, verbosity: Verbosity) -> io::Result<()> {
+    fn pump(&mut self, event: &Event) -> io::Result<()> {
         // See SHORT_READ_DRAINS: a short read ends the loop, unless this
         // event says the peer has closed or failed.
         let short_read_drains = SHORT_READ_DRAINS && !(event.is_read_closed() || event.is_error());
@@ -326,9 +312,7 @@ impl Connection {
                 // Zero bytes: the client closed its end.
                 Ok(0) => self.peer_closed = true,
                 Ok(n) => {
-                    if verbosity >= Verbosity::Normal {
-                        println!("echoing b\"{}\" to {}", buf[..n].escape_ascii(), self.peer);
-                    }
+                    tracing::info!("echoing b\"{}\" to {}", buf[..n].escape_ascii(), self.peer);
                     self.unsent.extend_from_slice(&buf[..n]);
                     // Everything that had arrived is read (it is written
                     // back at the top of the loop).

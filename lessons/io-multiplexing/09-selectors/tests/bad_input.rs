@@ -9,8 +9,8 @@ const SERVER: &str = env!("CARGO_BIN_EXE_lesson-09-server");
 
 #[test]
 fn the_server_listens_like_every_server() {
-    localhost_means_loopback(SERVER, &["--quiet"]);
-    a_taken_port_gets_a_next_step(SERVER, &["--quiet"]);
+    localhost_means_loopback(SERVER, &[]);
+    a_taken_port_gets_a_next_step(SERVER, &[]);
 }
 
 /// Port 1 as an ordinary user is EACCES: the hint must talk about

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lesson_09_selectors::{Selector, Verbosity, echo_server};
+use lesson_09_selectors::{Selector, echo_server};
 
 /// The echo server, turning on a thread until stopped.
 struct Running {
@@ -26,7 +26,7 @@ impl Running {
     fn start() -> Self {
         let listener = support::net::bind("127.0.0.1:0", support::net::BACKLOG).unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut selector = echo_server(listener, Verbosity::Quiet).unwrap();
+        let mut selector = echo_server(listener).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::spawn({
             let stop = stop.clone();

@@ -9,8 +9,8 @@
 //!
 //! Each side, in each round, on one connection:
 //!
-//! 1. publishes N messages through the default exchange, as `send --count
-//!    N` does. Two times are taken: when the last message is written to the
+//! 1. publishes N messages through the default exchange, with the lesson's
+//!    `bulk::send_many`. Two times are taken: when the last message is written to the
 //!    socket (**sent**: the client's own speed, which is what pika's
 //!    `basic_publish` loop measures), and when the broker reports all N in
 //!    their queues (**in queue**: also limited by how fast the broker
@@ -62,7 +62,8 @@ use clap::Parser;
 use futures_lite::StreamExt;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::{FieldTable, ShortString};
-use lesson_10_hello_world::{declare_queue, receive, send_many};
+use lesson_10_hello_world::bulk::send_many;
+use lesson_10_hello_world::{declare_queue, receive};
 use support::amqp::Session;
 use support::cli::thousands;
 use support::testkit::RabbitMq;

@@ -13,14 +13,16 @@
 //!
 //! Run `just run lesson-10 receive` in one terminal and
 //! `just run lesson-10 send` in another.
+//!
+//! [`bulk`] publishes many messages at once, for the benchmark.
 
-use std::collections::VecDeque;
-
-use futures_lite::future;
+use anyhow::Context;
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Consumer};
 use support::amqp::Acks;
+
+pub mod bulk;
 
 /// The queue of RabbitMQ's first tutorial, so that its Python `send.py` and
 /// `receive.py` talk to these programs.
@@ -37,7 +39,7 @@ pub const GREETING: &str = "Hello World!";
 /// consumed from a queue that does not exist yet, the broker would refuse
 /// with NOT_FOUND; if `send` published to a queue that does not exist, the
 /// broker would drop the message without a word.)
-pub async fn declare_queue(channel: &Channel, queue: &ShortString) -> lapin::Result<()> {
+pub async fn declare_queue(channel: &Channel, queue: &ShortString) -> anyhow::Result<()> {
     // Default options: not durable, not exclusive, not auto-deleted. Lesson
     // 11 explains each.
     channel
@@ -46,7 +48,8 @@ pub async fn declare_queue(channel: &Channel, queue: &ShortString) -> lapin::Res
             QueueDeclareOptions::default(),
             FieldTable::default(),
         )
-        .await?;
+        .await
+        .with_context(|| format!("declaring the queue `{queue}`"))?;
     Ok(())
 }
 // ANCHOR_END: declare
@@ -70,45 +73,6 @@ pub async fn send(channel: &Channel, queue: &ShortString, body: &[u8]) -> lapin:
     Ok(())
 }
 // ANCHOR_END: send
-
-// ANCHOR: send_many
-/// How many publishes [`send_many`] keeps in flight.
-pub const WINDOW: usize = 64;
-
-/// Publishes many messages to `queue`, in order, without waiting for each
-/// one to be written before starting the next.
-///
-/// `send(..).await` returns once lapin's IO thread has written that message
-/// to the socket: a hand-over between two threads for every message. Here
-/// each publish is *started* at once (which puts its frames in the
-/// channel's outgoing queue, in order) and *awaited* only later, up to
-/// [`WINDOW`] at a time, so the IO thread writes many messages per system
-/// call. The order on the wire is the order of `bodies`.
-pub async fn send_many<'a>(
-    channel: &Channel,
-    queue: &ShortString,
-    bodies: impl IntoIterator<Item = &'a [u8]>,
-) -> lapin::Result<()> {
-    let mut in_flight = VecDeque::with_capacity(WINDOW);
-    for body in bodies {
-        let mut publish = Box::pin(send(channel, queue, body));
-        // Poll it once: that queues its frames, and may even finish it.
-        match future::poll_once(&mut publish).await {
-            Some(done) => done?,
-            None => in_flight.push_back(publish),
-        }
-        if in_flight.len() == WINDOW
-            && let Some(oldest) = in_flight.pop_front()
-        {
-            oldest.await?;
-        }
-    }
-    for publish in in_flight {
-        publish.await?;
-    }
-    Ok(())
-}
-// ANCHOR_END: send_many
 
 // ANCHOR: receive
 /// Starts consuming `queue`: from now on the broker pushes each message to

@@ -4,7 +4,8 @@
 
 use futures_lite::StreamExt;
 use lapin::types::ShortString;
-use lesson_10_hello_world::{declare_queue, receive, send_many};
+use lesson_10_hello_world::bulk::send_many;
+use lesson_10_hello_world::{declare_queue, receive};
 use support::amqp::Session;
 use support::testkit::{Program, queue_length, run, shared_rabbitmq, unique_name};
 
@@ -78,27 +79,6 @@ async fn send_many_keeps_the_order() {
         let delivery = consumer.next().await.unwrap().unwrap();
         assert_eq!(String::from_utf8_lossy(&delivery.data), *expected);
     }
-}
-
-#[test]
-fn send_count_sends_that_many_copies() {
-    let rabbit = shared_rabbitmq();
-    let queue = unique_name("hello");
-    let sent = run(
-        SEND,
-        [
-            "--url",
-            &rabbit.url(),
-            "--queue",
-            &queue,
-            "--count",
-            "500",
-            "x",
-        ],
-    );
-    assert!(sent.success(), "{sent:?}");
-    assert_eq!(sent.stdout, " [x] Sent \"x\" 500 times\n");
-    assert_eq!(queue_length(&rabbit.url(), &queue), Some(500));
 }
 
 /// The chapter's recipe: `rabbitmqctl add_user`, then `set_permissions`,

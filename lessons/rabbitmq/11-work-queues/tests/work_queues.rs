@@ -161,7 +161,8 @@ fn durable_and_persistent_survive_a_restart_transient_does_not() {
             &url,
             "--queue",
             "lost",
-            "--transient",
+            "--durability",
+            "transient",
             "--confirm",
             "goner.",
         ],
@@ -252,7 +253,14 @@ fn redeclaring_a_queue_with_other_settings_is_explained() {
     for program in [NEW_TASK, WORKER] {
         let refused = run(
             program,
-            ["--url", &rabbit.url(), "--queue", &queue, "--transient"],
+            [
+                "--url",
+                &rabbit.url(),
+                "--queue",
+                &queue,
+                "--durability",
+                "transient",
+            ],
         );
         assert!(!refused.success());
         let stderr = &refused.stderr;

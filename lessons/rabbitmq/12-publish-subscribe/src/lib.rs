@@ -15,6 +15,7 @@
 //! Run `just run lesson-12 receive-logs` in two terminals and
 //! `just run lesson-12 emit-log` in a third.
 
+use anyhow::Context;
 use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Consumer, ExchangeKind};
@@ -32,7 +33,7 @@ pub const DEFAULT_MESSAGE: &str = "info: Hello World!";
 /// Default options (not durable, not auto-deleted) are what the tutorials'
 /// Python programs use; an exchange declared with other options would be
 /// refused to them with PRECONDITION_FAILED.
-pub async fn declare_exchange(channel: &Channel, exchange: &ShortString) -> lapin::Result<()> {
+pub async fn declare_exchange(channel: &Channel, exchange: &ShortString) -> anyhow::Result<()> {
     channel
         .exchange_declare(
             exchange.clone(),
@@ -41,6 +42,7 @@ pub async fn declare_exchange(channel: &Channel, exchange: &ShortString) -> lapi
             FieldTable::default(),
         )
         .await
+        .with_context(|| format!("declaring the fanout exchange `{exchange}`"))
 }
 // ANCHOR_END: declare
 

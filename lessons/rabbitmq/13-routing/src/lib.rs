@@ -27,6 +27,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use anyhow::Context;
 use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Consumer, ExchangeKind};
@@ -50,7 +51,14 @@ pub async fn declare_exchange(
     channel: &Channel,
     exchange: &ShortString,
     kind: ExchangeKind,
-) -> lapin::Result<()> {
+) -> anyhow::Result<()> {
+    let what = match kind {
+        ExchangeKind::Direct => "direct",
+        ExchangeKind::Headers => "headers",
+        ExchangeKind::Fanout => "fanout",
+        ExchangeKind::Topic => "topic",
+        _ => "custom",
+    };
     channel
         .exchange_declare(
             exchange.clone(),
@@ -59,6 +67,7 @@ pub async fn declare_exchange(
             FieldTable::default(),
         )
         .await
+        .with_context(|| format!("declaring the {what} exchange `{exchange}`"))
 }
 
 // ---------------------------------------------------------------------------

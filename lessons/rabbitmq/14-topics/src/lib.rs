@@ -20,6 +20,7 @@
 //! then `a`); `*.a` matches `aa.a` but not `x.y.a`. The tests check every
 //! one of these against a real broker.
 
+use anyhow::Context;
 use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Consumer, ExchangeKind};
@@ -35,7 +36,7 @@ pub const DEFAULT_KEY: &str = "anonymous.info";
 pub const DEFAULT_MESSAGE: &str = "Hello World!";
 
 /// Declares the topic exchange (default options, as the tutorials do).
-pub async fn declare_exchange(channel: &Channel, exchange: &ShortString) -> lapin::Result<()> {
+pub async fn declare_exchange(channel: &Channel, exchange: &ShortString) -> anyhow::Result<()> {
     channel
         .exchange_declare(
             exchange.clone(),
@@ -44,6 +45,7 @@ pub async fn declare_exchange(channel: &Channel, exchange: &ShortString) -> lapi
             FieldTable::default(),
         )
         .await
+        .with_context(|| format!("declaring the topic exchange `{exchange}`"))
 }
 
 // ANCHOR: emit

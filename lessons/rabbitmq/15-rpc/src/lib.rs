@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use futures_lite::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
@@ -108,14 +109,15 @@ fn is_negative_integer(text: &str) -> bool {
 // ---------------------------------------------------------------------------
 
 /// Declares the request queue (default options, as the tutorials do).
-pub async fn declare_request_queue(channel: &Channel, queue: &ShortString) -> lapin::Result<()> {
+pub async fn declare_request_queue(channel: &Channel, queue: &ShortString) -> anyhow::Result<()> {
     channel
         .queue_declare(
             queue.clone(),
             QueueDeclareOptions::default(),
             FieldTable::default(),
         )
-        .await?;
+        .await
+        .with_context(|| format!("declaring the queue `{queue}`"))?;
     Ok(())
 }
 

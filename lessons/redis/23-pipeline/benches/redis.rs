@@ -24,6 +24,7 @@ use std::process::Command;
 use clap::Parser;
 use lesson_23_pipeline::{by_pipeline, by_round_trips};
 use support::redis::KeySpace;
+use support::stats::median;
 use support::testkit::RedisServer;
 
 /// Lesson 23's SET rates next to redis-benchmark's, on one throwaway server.
@@ -186,9 +187,9 @@ impl Pairs {
     /// The medians of our rates, of the anchor's, and of the pairs' ratios.
     fn medians(&mut self) -> (f64, f64, f64) {
         (
-            median(&mut self.ours),
-            median(&mut self.theirs),
-            median(&mut self.ratios),
+            median(&self.ours).unwrap_or(f64::NAN),
+            median(&self.theirs).unwrap_or(f64::NAN),
+            median(&self.ratios).unwrap_or(f64::NAN),
         )
     }
 }
@@ -240,9 +241,4 @@ fn server_version(con: &mut redis::Connection) -> Result<String> {
         .unwrap_or("?")
         .trim()
         .to_string())
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }

@@ -36,13 +36,7 @@ struct Args {
 fn main() -> ExitCode {
     support::testkit::stop_all_on_ctrl_c();
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(&args))
 }
 
 // ANCHOR: run

@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
         _ = tokio::signal::ctrl_c() => None,
     };
     match finished {
-        Some(outcome) => support::amqp::exit(outcome),
+        Some(outcome) => support::exit(outcome),
         None => {
             // `run` has been dropped, and with it the cluster (nodes killed,
             // folder removed) unless a helper thread held it: its nodes die

@@ -96,24 +96,13 @@ pub fn command_words(value: &Value) -> Option<Vec<String>> {
     }
 }
 
-/// Encodes a command the way clients send it.
-pub fn encode_command(words: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend(format!("${}\r\n", word.len()).as_bytes());
-        out.extend(word.as_bytes());
-        out.extend(b"\r\n");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn commands_and_replies_round_trip() {
-        let set = encode_command(&["SET", "k", "v"]);
+        let set = redis::cmd("SET").arg("k").arg("v").get_packed_command();
         let (value, used) = parse(&set).unwrap().unwrap();
         assert_eq!(used, set.len());
         assert_eq!(command_words(&value).unwrap(), ["SET", "k", "v"]);

@@ -268,32 +268,18 @@ fn log_value(shared: &Shared, conn: usize, value: Value, way: Direction) {
     shared.log(conn, What::Command(words));
 }
 
-/// Reads `keys` with one MGET on a connection of the wiretap's own.
+/// Reads `keys` with one MGET on a connection of the wiretap's own, with
+/// the `redis` crate: only the program's own traffic needs reading by hand.
 fn snapshot(upstream: SocketAddr, keys: &[String]) -> Result<Vec<Option<String>>, String> {
-    let mut server = TcpStream::connect(upstream).map_err(|e| e.to_string())?;
+    let client = redis::Client::open(format!("redis://{upstream}/")).map_err(|e| e.to_string())?;
+    let mut server = client
+        .get_connection_with_timeout(Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
     server
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
-    let mut words = vec!["MGET"];
-    words.extend(keys.iter().map(String::as_str));
-    server
-        .write_all(&resp::encode_command(&words))
-        .map_err(|e| e.to_string())?;
-    let mut received = Vec::new();
-    let mut chunk = [0; 16 * 1024];
-    let reply = loop {
-        if let Some((value, _)) = resp::parse(&received)? {
-            break value;
-        }
-        match server.read(&mut chunk) {
-            Ok(0) => return Err("the server closed the connection".into()),
-            Ok(n) => received.extend_from_slice(&chunk[..n]),
-            Err(error) if error.kind() == ErrorKind::Interrupted => {}
-            Err(error) => return Err(error.to_string()),
-        }
-    };
-    match reply {
-        Value::Array(values) => Ok(values.iter().map(Value::text).collect()),
-        other => Err(format!("MGET answered {other:?}")),
-    }
+    redis::cmd("MGET")
+        .arg(keys)
+        .query(&mut server)
+        .map_err(|e| format!("MGET failed: {e}"))
 }

@@ -24,15 +24,12 @@ fn main() -> ExitCode {
     greenlets.trace = args.trace;
     greenlets.spawn("gr1", test1);
     greenlets.spawn("gr2", test2);
-    if let Err(error) = greenlets.run("gr1") {
-        eprintln!("error: {error}");
-        return ExitCode::FAILURE;
-    }
-    if args.trace {
+    let outcome = greenlets.run("gr1");
+    if outcome.is_ok() && args.trace {
         for (name, state) in greenlets.states() {
             println!("    {name}: {state:?}");
         }
     }
-    ExitCode::SUCCESS
+    support::exit(outcome)
 }
 // ANCHOR_END: main

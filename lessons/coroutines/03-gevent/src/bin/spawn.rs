@@ -36,12 +36,11 @@ fn main() -> ExitCode {
         timeline: Arc::new(Timeline::new().with_lanes(["foo", "bar", "func3"])),
         unit: Duration::from_millis(args.unit_ms),
     };
-    if let Err(error) = spawn_three(&stage) {
-        eprintln!("error: {error}");
-        return ExitCode::FAILURE;
+    let outcome = spawn_three(&stage);
+    if outcome.is_ok() {
+        println!();
+        print!("{}", stage.timeline.render(args.width));
     }
-    println!();
-    print!("{}", stage.timeline.render(args.width));
-    ExitCode::SUCCESS
+    support::exit(outcome)
 }
 // ANCHOR_END: main

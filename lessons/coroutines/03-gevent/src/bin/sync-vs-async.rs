@@ -38,13 +38,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     configure(args.workers);
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(&args))
 }
 
 fn run(args: &Args) -> Result<()> {

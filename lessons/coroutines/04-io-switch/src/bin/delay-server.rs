@@ -8,6 +8,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use lesson_04_io_switch::delay_server::serve;
 
@@ -25,31 +26,17 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let listener = match TcpListener::bind(args.listen) {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: {}", support::cli::listen_error(args.listen, &error));
-            return ExitCode::FAILURE;
-        }
-    };
-    let addr = match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    support::exit(run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
+    let addr = listener.local_addr()?;
     println!("listening on {addr}");
     let _ = std::io::stdout().flush();
     // Hints go to stderr: whoever reads our stdout may stop after the
     // first line.
     eprintln!("try: curl http://{addr}/delay/800/bytes/200000 | wc -c");
-    match serve(listener) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: the server stopped: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    serve(listener).context("the server stopped")
 }

@@ -30,14 +30,12 @@ async fn main() -> ExitCode {
     // `... | head -2` ends us quietly, as it ends `ls`.
     support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
-    match run(args).await {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE, // some URL failed; its row says why
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    // Some URL failed: its row says why, and the exit code says so.
+    let verdict = |failed| match failed {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    };
+    support::exit(run(args).await.map(verdict))
 }
 
 /// Returns how many downloads failed.

@@ -33,14 +33,12 @@ fn main() -> ExitCode {
     support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
     configure(args.workers);
-    match run(args) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE, // some URL failed; its row says why
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    // Some URL failed: its row says why, and the exit code says so.
+    let verdict = |failed| match failed {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    };
+    support::exit(run(args).map(verdict))
 }
 
 /// Returns how many downloads failed.

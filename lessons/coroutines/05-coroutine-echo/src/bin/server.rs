@@ -8,8 +8,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
-use lesson_05_coroutine_echo::{DEFAULT_ADDR, Log, bind, configure, serve};
+use lesson_05_coroutine_echo::{DEFAULT_ADDR, configure, serve};
+use support::net::{BACKLOG, bind};
 
 /// An echo server with one coroutine per connection, on one worker thread
 /// unless told otherwise.
@@ -22,47 +24,29 @@ struct Args {
     /// Worker threads that run the coroutines.
     #[arg(long, default_value_t = 1, value_parser = support::cli::workers)]
     workers: usize,
-    /// Print every connection and every message (slow under load).
+    /// Show every connection and every message (slow under load).
     #[arg(long)]
     verbose: bool,
 }
 
 // ANCHOR: main
 fn main() -> ExitCode {
-    let args = Args::parse();
+    support::exit(run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     configure(args.workers);
-    let listener = match bind(args.listen) {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: {}", support::cli::listen_error(args.listen, &error));
-            return ExitCode::FAILURE;
-        }
-    };
+    support::cli::show_events(args.verbose);
+    let listener = bind(args.listen, BACKLOG)
+        .map_err(|error| anyhow::anyhow!(support::cli::listen_error(args.listen, &error)))?;
     // The first line of output, flushed at once: whoever started us may be
     // waiting for it to learn the port.
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on {addr}"),
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    }
+    println!("listening on {}", listener.local_addr()?);
     let _ = std::io::stdout().flush();
     eprintln!(
         "echo server: {} worker thread(s), one coroutine per connection; Ctrl-C stops it",
         args.workers
     );
-    let log = if args.verbose {
-        Log::Verbose
-    } else {
-        Log::Quiet
-    };
-    match serve(listener, log) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: the server stopped: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    serve(listener).context("the server stopped")
 }
 // ANCHOR_END: main

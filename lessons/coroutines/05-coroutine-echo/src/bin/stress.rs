@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use lesson_05_coroutine_echo::{DEFAULT_ADDR, StressPlan, configure, stress};
+use lesson_05_coroutine_echo::stress::{self, StressPlan};
+use lesson_05_coroutine_echo::{DEFAULT_ADDR, configure};
 
 /// Opens N connections at once, sends M messages on each, checks every echo
 /// byte for byte, and reports round trips per second and latencies.
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
         "{} connections x {} messages of {} bytes to {}",
         plan.connections, plan.messages, plan.size, plan.server
     );
-    let report = stress(&plan);
+    let report = stress::run(&plan);
     let expected = plan.connections * plan.messages;
     println!(
         "connected at once: {} of {}",

@@ -31,16 +31,15 @@ struct Args {
 fn main() -> ExitCode {
     // `... | head` ends us quietly, as it ends `ls`.
     support::cli::quiet_on_broken_pipe();
-    let args = Args::parse();
+    support::exit(run(Args::parse()))
+}
+
+/// Runs the threads and says whether every echo came back exactly.
+fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
     let count = args.threads as usize;
     // One descriptor per connection, plus a few for stdio.
-    if let Err(error) = support::fdlimit::raise_to(count as u64 + 32) {
-        eprintln!(
-            "error: {count} threads need {} open files: {error}",
-            count + 32
-        );
-        return ExitCode::FAILURE;
-    }
+    support::fdlimit::raise_to(count as u64 + 32)
+        .map_err(|error| format!("{count} threads need {} open files: {error}", count + 32))?;
     let printed = |echo: &threads::Echo| {
         let verdict = if echo.got == echo.sent {
             "ok"
@@ -52,27 +51,20 @@ fn main() -> ExitCode {
             echo.thread, echo.sent, echo.got
         );
     };
-    match threads::run(args.server, count, printed) {
-        Ok((echoes, footprint)) => {
-            let matched = echoes.iter().filter(|e| e.got == e.sent).count();
-            println!();
-            println!("{count} threads, {matched} of {count} echoes matched.");
-            println!(
-                "This client, with all {count} connections open: {} threads, {:.1} MiB of \
-                 address space reserved (stacks, per-thread malloc arenas), {:.1} MiB resident.",
-                footprint.threads,
-                footprint.virtual_kib as f64 / 1024.0,
-                footprint.resident_kib as f64 / 1024.0
-            );
-            if matched == count {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    let (echoes, footprint) = threads::run(args.server, count, printed)?;
+    let matched = echoes.iter().filter(|e| e.got == e.sent).count();
+    println!();
+    println!("{count} threads, {matched} of {count} echoes matched.");
+    println!(
+        "This client, with all {count} connections open: {} threads, {:.1} MiB of \
+         address space reserved (stacks, per-thread malloc arenas), {:.1} MiB resident.",
+        footprint.threads,
+        footprint.virtual_kib as f64 / 1024.0,
+        footprint.resident_kib as f64 / 1024.0
+    );
+    Ok(if matched == count {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

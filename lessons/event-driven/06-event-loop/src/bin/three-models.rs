@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use lesson_06_event_loop::models::{Plan, event_loop, start_slow_service, synchronous, threaded};
 use support::timeline::{Timeline, to_svg};
@@ -42,20 +43,17 @@ struct Args {
 fn main() -> ExitCode {
     // `... | head -2` ends us quietly, as it ends `ls`.
     support::cli::quiet_on_broken_pipe();
-    let args = Args::parse();
+    support::exit(run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let plan = Plan {
         tasks: args.tasks,
         ios: args.ios,
         compute: Duration::from_millis(args.compute_ms),
         io: Duration::from_millis(args.io_ms),
     };
-    let service = match start_slow_service() {
-        Ok(service) => service,
-        Err(error) => {
-            eprintln!("error: cannot start the slow service: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let service = start_slow_service().context("cannot start the slow service")?;
     /// Each model runs the plan against the service and returns its timeline.
     type Model = fn(&Plan, SocketAddr) -> std::io::Result<Timeline>;
     let models: [(&str, Model); 3] = [
@@ -66,13 +64,7 @@ fn main() -> ExitCode {
     let mut timelines = Vec::new();
     for (name, model) in models {
         println!("== {name}");
-        let timeline: Timeline = match model(&plan, service) {
-            Ok(timeline) => timeline,
-            Err(error) => {
-                eprintln!("error: the {name} model failed: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let timeline = model(&plan, service).with_context(|| format!("the {name} model failed"))?;
         print!("{}", timeline.render(args.width));
         println!("took {} ms\n", timeline.end().as_millis());
         timelines.push((name, timeline));
@@ -95,12 +87,10 @@ fn main() -> ExitCode {
             took.join(", ")
         );
         let panels: Vec<(&str, &Timeline)> = timelines.iter().map(|(n, t)| (*n, t)).collect();
-        if let Err(error) = std::fs::write(path, to_svg(&alt, &panels)) {
-            eprintln!("error: cannot write {}: {error}", path.display());
-            return ExitCode::FAILURE;
-        }
+        std::fs::write(path, to_svg(&alt, &panels))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!("timelines drawn in {}", path.display());
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 // ANCHOR_END: main

@@ -34,13 +34,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match serve(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(serve(Args::parse()))
 }
 
 fn serve(args: Args) -> anyhow::Result<()> {

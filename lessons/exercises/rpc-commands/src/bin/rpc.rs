@@ -79,13 +79,7 @@ enum ShellCommand {
 async fn main() -> ExitCode {
     init_tracing();
     let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(args).await)
 }
 
 async fn run(args: Args) -> exercise_26_rpc_commands::Result<()> {

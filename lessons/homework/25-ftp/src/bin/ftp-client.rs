@@ -99,13 +99,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(&args))
 }
 
 // ANCHOR: main

@@ -38,13 +38,7 @@ struct Args {
 async fn main() -> ExitCode {
     init_tracing();
     let args = Args::try_parse().unwrap_or_else(|error| cmd::explain(error).exit());
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(args).await)
 }
 
 async fn run(args: Args) -> lesson_26_rpc_commands::Result<()> {

@@ -33,13 +33,7 @@ struct Args {
 fn main() -> ExitCode {
     // `... | head -2` ends us quietly, as it ends `ls`.
     support::cli::quiet_on_broken_pipe();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(Args::parse()))
 }
 
 // ANCHOR: run

@@ -47,17 +47,11 @@ fn main() -> ExitCode {
     // `... | head` ends us quietly, as it ends `ls`.
     support::cli::quiet_on_broken_pipe();
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(run(&args))
 }
 
 // ANCHOR: main
-fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let plan = Plan {
         sockets: args.sockets as usize,
         spread: Duration::from_millis(args.spread_ms),

@@ -32,16 +32,10 @@ fn main() -> ExitCode {
     } else {
         args.messages
     };
-    match run_client(
+    support::exit(run_client(
         &args.connect,
         args.sockets,
         &messages,
         &mut std::io::stdout(),
-    ) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    ))
 }

@@ -124,11 +124,7 @@ impl Outcome {
 
     /// The latency below which a fraction `q` of round trips stayed.
     pub fn percentile(&self, q: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len() - 1);
-        Duration::from_nanos(self.latencies[index])
+        Duration::from_nanos(support::stats::percentile(&self.latencies, q * 100.0).unwrap_or(0))
     }
 }
 

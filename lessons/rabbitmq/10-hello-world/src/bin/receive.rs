@@ -9,7 +9,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_10_hello_world::{QUEUE, declare_queue, receive, text};
@@ -28,15 +27,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_queue(&session.channel, &args.queue)
-        .await
-        .with_context(|| format!("declaring the queue `{}`", args.queue))?;
+    declare_queue(&session.channel, &args.queue).await?;
     let consumer = receive(&session.channel, &args.queue).await?;
     println!(
         " [*] Waiting for messages in '{}'. To exit press CTRL+C",

@@ -8,7 +8,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_11_work_queues::{
@@ -26,10 +25,10 @@ struct Args {
     /// The work queue.
     #[arg(long, default_value = TASK_QUEUE, value_parser = short_string)]
     queue: ShortString,
-    /// Declare the queue NOT durable and send the task NOT persistent, to
-    /// see it lost when the broker restarts.
-    #[arg(long)]
-    transient: bool,
+    /// durable: the queue and its tasks survive a broker restart; transient:
+    /// neither does (to see a task lost). Sender and workers must agree.
+    #[arg(long, value_enum, default_value_t = Durability::Durable)]
+    durability: Durability,
     /// Wait until the broker confirms it has the task (publisher confirms).
     #[arg(long)]
     confirm: bool,
@@ -40,26 +39,19 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
-    let durability = if args.transient {
-        Durability::Transient
-    } else {
-        Durability::Durable
-    };
     let session = args.amqp.session().await?;
     let channel = &session.channel;
-    declare_task_queue(channel, &args.queue, durability)
-        .await
-        .with_context(|| format!("declaring the queue `{}` as {durability}", args.queue))?;
+    declare_task_queue(channel, &args.queue, args.durability).await?;
     if args.confirm {
         enable_confirms(channel).await?;
     }
     let task = args.task.join(" ");
-    let confirm = publish_task(channel, &args.queue, task.as_bytes(), durability).await?;
+    let confirm = publish_task(channel, &args.queue, task.as_bytes(), args.durability).await?;
     if args.confirm {
         wait_for_confirm(confirm).await?;
         println!(" [x] Sent {task:?} (confirmed: the broker has it)");

@@ -9,7 +9,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_11_work_queues::{
@@ -26,9 +25,10 @@ struct Args {
     /// The work queue.
     #[arg(long, default_value = TASK_QUEUE, value_parser = short_string)]
     queue: ShortString,
-    /// Declare the queue NOT durable (it must match how it was declared).
-    #[arg(long)]
-    transient: bool,
+    /// durable: the queue and its tasks survive a broker restart; transient:
+    /// neither does (to see a task lost). Sender and workers must agree.
+    #[arg(long, value_enum, default_value_t = Durability::Durable)]
+    durability: Durability,
     /// Milliseconds of work for each `.` in a task.
     #[arg(long, default_value_t = DEFAULT_MS_PER_DOT)]
     ms_per_dot: u64,
@@ -40,20 +40,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
-    let durability = if args.transient {
-        Durability::Transient
-    } else {
-        Durability::Durable
-    };
     let session = args.amqp.session().await?;
-    declare_task_queue(&session.channel, &args.queue, durability)
-        .await
-        .with_context(|| format!("declaring the queue `{}` as {durability}", args.queue))?;
+    declare_task_queue(&session.channel, &args.queue, args.durability).await?;
     let config = WorkerConfig {
         per_dot: Duration::from_millis(args.ms_per_dot),
         prefetch: args.prefetch,

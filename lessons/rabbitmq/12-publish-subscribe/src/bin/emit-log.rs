@@ -7,7 +7,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_12_publish_subscribe::{DEFAULT_MESSAGE, EXCHANGE, declare_exchange, emit};
@@ -29,15 +28,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_exchange(&session.channel, &args.exchange)
-        .await
-        .with_context(|| format!("declaring the fanout exchange `{}`", args.exchange))?;
+    declare_exchange(&session.channel, &args.exchange).await?;
     let message = args.message.join(" ");
     emit(&session.channel, &args.exchange, message.as_bytes()).await?;
     println!(" [x] Sent {message:?}");

@@ -9,7 +9,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_12_publish_subscribe::{EXCHANGE, declare_exchange, subscribe};
@@ -28,15 +27,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_exchange(&session.channel, &args.exchange)
-        .await
-        .with_context(|| format!("declaring the fanout exchange `{}`", args.exchange))?;
+    declare_exchange(&session.channel, &args.exchange).await?;
     let (queue, consumer) = subscribe(&session.channel, &args.exchange).await?;
     println!(" [*] Queue {queue} is bound to '{}'", args.exchange);
     println!(" [*] Waiting for logs. To exit press CTRL+C");

@@ -31,15 +31,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_exchange(&session.channel, &args.exchange, ExchangeKind::Direct)
-        .await
-        .with_context(|| format!("declaring the direct exchange `{}`", args.exchange))?;
+    declare_exchange(&session.channel, &args.exchange, ExchangeKind::Direct).await?;
     let (queue, consumer) = subscribe_direct(&session.channel, &args.exchange, &args.severities)
         .await
         .context("binding a queue for each severity")?;

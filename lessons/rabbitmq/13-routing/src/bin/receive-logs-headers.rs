@@ -36,15 +36,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_exchange(&session.channel, &args.exchange, ExchangeKind::Headers)
-        .await
-        .with_context(|| format!("declaring the headers exchange `{}`", args.exchange))?;
+    declare_exchange(&session.channel, &args.exchange, ExchangeKind::Headers).await?;
     let (queue, consumer) = subscribe_headers(
         &session.channel,
         &args.exchange,

@@ -7,7 +7,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_14_topics::{DEFAULT_KEY, DEFAULT_MESSAGE, EXCHANGE, declare_exchange, emit};
@@ -33,15 +32,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_exchange(&session.channel, &args.exchange)
-        .await
-        .with_context(|| format!("declaring the topic exchange `{}`", args.exchange))?;
+    declare_exchange(&session.channel, &args.exchange).await?;
     let message = args.message.join(" ");
     emit(
         &session.channel,

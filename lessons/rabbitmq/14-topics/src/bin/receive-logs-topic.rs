@@ -32,7 +32,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
@@ -46,9 +46,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let session = args.amqp.session().await?;
-    declare_exchange(&session.channel, &args.exchange)
-        .await
-        .with_context(|| format!("declaring the topic exchange `{}`", args.exchange))?;
+    declare_exchange(&session.channel, &args.exchange).await?;
     let (queue, consumer) = subscribe(&session.channel, &args.exchange, &args.patterns)
         .await
         .context("binding a queue for each pattern")?;

@@ -6,7 +6,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use lapin::types::ShortString;
 use lesson_15_rpc::{RPC_QUEUE, declare_request_queue, serve};
@@ -25,15 +24,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::amqp::exit(run(Args::parse()).await)
+    support::exit(run(Args::parse()).await)
 }
 
 // ANCHOR: run
 async fn run(args: Args) -> anyhow::Result<()> {
     let session = args.amqp.session().await?;
-    declare_request_queue(&session.channel, &args.queue)
-        .await
-        .with_context(|| format!("declaring the queue `{}`", args.queue))?;
+    declare_request_queue(&session.channel, &args.queue).await?;
     serve(&session.channel, &args.queue).await?;
     session.close().await?;
     Ok(())

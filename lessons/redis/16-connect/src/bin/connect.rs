@@ -26,7 +26,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     println!("connecting to {}", support::redact(&args.redis.url));
-    support::redis::exit_code(support::redis::run_lesson(
+    support::exit(support::redis::run_lesson(
         &args.redis,
         &args.keys,
         lesson_16_connect::DEFAULT_PREFIX,

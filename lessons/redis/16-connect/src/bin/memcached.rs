@@ -31,19 +31,12 @@ fn main() -> ExitCode {
     } else {
         memcached::tour(&args.url)
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Io(error)) => {
-            eprintln!(
-                "error: no Memcached answered at {} ({error}).\n  \
-                 Start the course servers with `just up` (check them with `just status`).",
-                args.url
-            );
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(result.map_err(|error| match error {
+        Error::Io(error) => anyhow::anyhow!(
+            "no Memcached answered at {} ({error}).\n  {}",
+            args.url,
+            support::START_HINT
+        ),
+        error => error.into(),
+    }))
 }

@@ -54,17 +54,15 @@ enum Way {
 // ANCHOR: main
 fn main() -> ExitCode {
     let args = Args::parse();
-    let client = match args.redis.client() {
-        Ok(client) => client,
-        Err(error) => return support::redis::exit_code(Err(error.into())),
-    };
-    let result = support::redis::run_lesson(
-        &args.redis,
-        &args.keys,
-        lesson_16_connect::DEFAULT_PREFIX,
-        |echo, keys| compare(&args, &client, echo, keys),
-    );
-    support::redis::exit_code(result)
+    let result = args.redis.client().map_err(Into::into).and_then(|client| {
+        support::redis::run_lesson(
+            &args.redis,
+            &args.keys,
+            lesson_16_connect::DEFAULT_PREFIX,
+            |echo, keys| compare(&args, &client, echo, keys),
+        )
+    });
+    support::exit(result)
 }
 
 /// Runs each way in turn on a fresh counter and prints what it measured.

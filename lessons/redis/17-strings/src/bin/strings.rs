@@ -23,7 +23,7 @@ struct Args {
 // ANCHOR: main
 fn main() -> ExitCode {
     let args = Args::parse();
-    support::redis::exit_code(support::redis::run_lesson(
+    support::exit(support::redis::run_lesson(
         &args.redis,
         &args.keys,
         lesson_17_strings::DEFAULT_PREFIX,

@@ -23,7 +23,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    support::redis::exit_code(support::redis::run_lesson(
+    support::exit(support::redis::run_lesson(
         &args.redis,
         &args.keys,
         lesson_18_hashes::DEFAULT_PREFIX,

@@ -33,5 +33,5 @@ fn main() -> ExitCode {
             |con, keys| lesson_19_lists::tour(con, keys, &client),
         )
     });
-    support::redis::exit_code(result)
+    support::exit(result)
 }

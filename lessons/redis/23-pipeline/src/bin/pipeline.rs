@@ -33,20 +33,18 @@ struct Args {
 // ANCHOR: main
 fn main() -> ExitCode {
     let args = Args::parse();
-    let client = match args.redis.client() {
-        Ok(client) => client,
-        Err(error) => return support::redis::exit_code(Err(error.into())),
-    };
-    let result = support::redis::run_lesson(
-        &args.redis,
-        &args.keys,
-        lesson_23_pipeline::DEFAULT_PREFIX,
-        |con, keys| {
-            lesson_23_pipeline::notes_transaction(con, keys)?;
-            lesson_23_pipeline::compare(con, keys, args.sets)?;
-            lesson_23_pipeline::race(con, keys, &client, (args.workers, args.transfers))
-        },
-    );
-    support::redis::exit_code(result)
+    let result = args.redis.client().map_err(Into::into).and_then(|client| {
+        support::redis::run_lesson(
+            &args.redis,
+            &args.keys,
+            lesson_23_pipeline::DEFAULT_PREFIX,
+            |con, keys| {
+                lesson_23_pipeline::notes_transaction(con, keys)?;
+                lesson_23_pipeline::compare(con, keys, args.sets)?;
+                lesson_23_pipeline::race(con, keys, &client, (args.workers, args.transfers))
+            },
+        )
+    });
+    support::exit(result)
 }
 // ANCHOR_END: main
