@@ -231,6 +231,7 @@ pub fn thousands(n: f64) -> String {
 /// The servers of lessons 05 and 09 tell what happens to each connection
 /// with `tracing::info!`, so their loops read straight through: no
 /// `if verbose` at every step, and next to no cost when nobody looks.
+#[cfg(feature = "events")]
 pub fn show_events(verbose: bool) {
     let plain = tracing_subscriber::fmt()
         .with_ansi(false)
