@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod brokers;
+pub mod charts;
 
 /// One lesson of the course.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

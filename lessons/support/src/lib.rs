@@ -27,10 +27,15 @@
 //!   zero refused where it means nothing, a next step when a port is taken,
 //!   and a quiet end when `program | head` closes the pipe.
 //!
+//! - **Charts of benchmark results** (feature `chart`): `--plot FILE` on
+//!   every bench draws its numbers as SVG, all in one style. See [`chart`].
+//!
 //! Lessons put it in their `Cargo.toml` as `support.workspace = true`, and in
 //! `[dev-dependencies]` with `features = ["testkit"]`.
 
 pub mod amqp;
+#[cfg(feature = "chart")]
+pub mod chart;
 pub mod cli;
 mod error;
 pub mod fdlimit;
