@@ -25,10 +25,12 @@ list:
 run lesson *args:
     @cargo run --quiet --manifest-path "{{justfile_directory()}}/Cargo.toml" --package course -- run "$@"
 
-# Run a benchmark, optimised: just bench NAME [ARGS...] (no NAME: list them)
+# Run a benchmark, optimised: just bench NAME [ARGS...] (no NAME: list them; --plot FILE: a chart too)
+# [no-cd]: `--plot chart.svg` lands in your folder; --manifest-path finds the workspace.
 [no-exit-message]
+[no-cd]
 bench *args:
-    @cargo run --quiet --package course -- bench "$@"
+    @cargo run --quiet --manifest-path "{{justfile_directory()}}/Cargo.toml" --package course -- bench "$@"
 
 # Play a lesson's multi-process scenario in one terminal: just demo lesson-11 [--throwaway]; just demo lesson-26 --hosts (root)
 [no-exit-message]

@@ -1,4 +1,5 @@
-//! Tools that keep the book true: its diagrams are drawn from text.
+//! Tools that keep the book true: its diagrams are drawn from text, and
+//! the benchmarks' charts are checked (`check-chart`).
 //!
 //! Every picture in the book starts as ASCII art in `docs/diagrams/NN-name.bob`,
 //! plain text that a reviewer reads in a diff. Its first line is the picture's
@@ -222,6 +223,30 @@ pub fn check_svg(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that `text` is an SVG picture (as [`check_svg`]) whose texts
+/// include each of `series`: what `course bench --smoke` asks of every
+/// benchmark's chart, whose legend names its series.
+pub fn check_chart(text: &str, series: &[&str]) -> Result<(), String> {
+    check_svg(text)?;
+    let doc = roxmltree::Document::parse(text).map_err(|e| format!("not well-formed XML: {e}"))?;
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|node| node.has_tag_name("text"))
+        .filter_map(|node| node.text())
+        .map(str::trim)
+        .collect();
+    let missing: Vec<&str> = series
+        .iter()
+        .copied()
+        .filter(|name| !texts.contains(name))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the chart does not show {missing:?}"))
+    }
+}
+
 /// Checks that `bytes` is a PNG whose header a decoder would accept: the
 /// signature, then an IHDR chunk with a non-zero size.
 pub fn check_png(bytes: &[u8]) -> Result<(), String> {
@@ -391,6 +416,16 @@ mod tests {
         assert!(check_svg("<html></html>").is_err());
         assert!(check_png(b"GIF89a").is_err());
         assert!(check_png(b"\x89PNG\r\n\x1a\n").is_err());
+    }
+
+    #[test]
+    fn a_chart_must_parse_and_name_its_series() {
+        let good = r#"<svg xmlns="http://www.w3.org/2000/svg"><text> select </text><text>epoll</text></svg>"#;
+        assert_eq!(check_chart(good, &["select", "epoll"]), Ok(()));
+        let error = check_chart(good, &["select", "poll"]).unwrap_err();
+        assert!(error.contains("\"poll\""), "{error}");
+        assert!(check_chart("<svg><text>select</svg>", &[]).is_err());
+        assert!(check_chart("<html/>", &[]).unwrap_err().contains("<html>"));
     }
 
     #[test]

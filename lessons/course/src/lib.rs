@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod brokers;
+pub mod charts;
 pub mod exercises;
 
 /// One lesson of the course.

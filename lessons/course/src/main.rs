@@ -7,6 +7,7 @@
 //! course bench echo --smoke
 //! course bench --smoke
 //! course exercises [--check | --force]
+//! course bench redis --plot redis.svg
 //! ```
 //!
 //! `run` hands over to `cargo run` for the lesson's program, replacing this
@@ -48,7 +49,13 @@ fn main() -> ExitCode {
         }
         Some((cmd, [smoke])) if cmd == "bench" && smoke == course::SMOKE => smoke_all(&root),
         Some((cmd, [name, rest @ ..])) if cmd == "bench" => match course::find_bench(name) {
-            Ok(bench) => hand_over(bench_command(&root, bench, rest)),
+            Ok(bench) => {
+                // `--plot FILE` means FILE where the student is, not in the
+                // lesson's folder where cargo runs the bench.
+                let here = std::env::current_dir().unwrap_or_else(|_| root.clone());
+                let args = course::charts::absolute_plot_args(rest, &here);
+                hand_over(bench_command(&root, bench, &args))
+            }
             Err(error) => {
                 eprintln!("error: {error}");
                 ExitCode::from(2)
@@ -80,19 +87,43 @@ fn bench_command(root: &std::path::Path, bench: course::Bench, args: &[String]) 
     cargo
 }
 
-/// `course bench --smoke`: every benchmark's smoke run, one after another;
-/// fails if any of them failed, after running them all.
+/// `course bench --smoke`: every benchmark's smoke run, one after another,
+/// each also drawing its chart (`--plot`) into a temporary folder, where it
+/// is read back and checked; fails if any of them failed, after running
+/// them all.
 fn smoke_all(root: &std::path::Path) -> ExitCode {
+    let charts = std::env::temp_dir().join(format!("course-bench-charts-{}", std::process::id()));
+    if let Err(error) = std::fs::create_dir_all(&charts) {
+        eprintln!("error: cannot make {}: {error}", charts.display());
+        return ExitCode::FAILURE;
+    }
     let mut failed = Vec::new();
     for bench in course::BENCHES {
         println!("== just bench {} --smoke", bench.name);
         let started = std::time::Instant::now();
-        let status = bench_command(root, *bench, &[course::SMOKE.to_string()]).status();
+        let chart = charts.join(format!("{}.svg", bench.name));
+        let args = [
+            course::SMOKE.to_string(),
+            course::charts::PLOT.to_string(),
+            chart.display().to_string(),
+        ];
+        let status = bench_command(root, *bench, &args).status();
         let seconds = started.elapsed().as_secs_f64();
+        let drawn = check_chart(root, &chart, course::charts::expected_series(bench.name));
         match status {
-            Ok(status) if status.success() => {
-                println!("== {}: smoke run passed in {seconds:.1} s", bench.name)
-            }
+            Ok(status) if status.success() => match drawn {
+                Ok(()) => println!(
+                    "== {}: smoke run passed in {seconds:.1} s, and its chart parses",
+                    bench.name
+                ),
+                Err(error) => {
+                    println!(
+                        "== {}: smoke run passed, but its chart: {error}",
+                        bench.name
+                    );
+                    failed.push(bench.name);
+                }
+            },
             Ok(status) => {
                 println!("== {}: smoke run FAILED ({status})", bench.name);
                 failed.push(bench.name);
@@ -103,8 +134,9 @@ fn smoke_all(root: &std::path::Path) -> ExitCode {
             }
         }
     }
+    let _ = std::fs::remove_dir_all(&charts);
     if failed.is_empty() {
-        println!("every benchmark's smoke run passed");
+        println!("every benchmark's smoke run passed, and every chart parses");
         ExitCode::SUCCESS
     } else {
         eprintln!("error: smoke runs failed: {}", failed.join(", "));
@@ -149,6 +181,34 @@ fn exercises(root: &std::path::Path, args: &[String]) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Has the book's `check-chart` program read a chart back as a browser
+/// would and look for `series` in it; says what is wrong, if anything.
+fn check_chart(
+    root: &std::path::Path,
+    chart: &std::path::Path,
+    series: &[&str],
+) -> Result<(), String> {
+    let output = cargo(root)
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "book",
+            "--bin",
+            "check-chart",
+            "--",
+        ])
+        .arg(chart)
+        .args(series)
+        .output()
+        .map_err(|error| format!("could not start cargo: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
     }
 }
 

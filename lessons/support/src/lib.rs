@@ -35,6 +35,9 @@
 //! - **Percentiles and medians** ([`stats`]) for the lessons and benchmarks
 //!   that summarise what they measured.
 //!
+//! - **Charts of benchmark results** (feature `chart`): `--plot FILE` on
+//!   every bench draws its numbers as SVG, all in one style. See [`chart`].
+//!
 //! Lessons put it in their `Cargo.toml` as `support.workspace = true`, with
 //! `features = ["amqp"]` or `["redis"]` for the broker they use (so a lesson
 //! builds only its own broker's client: lessons 03-09 and 25 build neither),
@@ -42,6 +45,8 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+#[cfg(feature = "chart")]
+pub mod chart;
 pub mod cli;
 mod error;
 mod exit;

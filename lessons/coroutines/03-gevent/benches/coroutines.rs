@@ -26,6 +26,7 @@
 //!
 //! Options: `just bench coroutines --help`. `--smoke` runs a few hundred
 //! units of each kind, only to show the benchmark works: no verdict.
+//! `--plot FILE` also draws the table as an SVG chart.
 
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
@@ -61,6 +62,9 @@ struct Args {
     /// Internal: how many units the `--only` contestant spawns.
     #[arg(long, hide = true, default_value_t = 0)]
     count: usize,
+    /// Also draw time and memory per unit as an SVG chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<std::path::PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -220,7 +224,16 @@ fn parent(args: &Args) -> ExitCode {
         };
         results.push((kind, result));
     }
-    let code = report(&results, !args.smoke);
+    let mut code = report(&results, !args.smoke);
+    if let Some(path) = &args.plot {
+        match chart(&results).write(path) {
+            Ok(()) => println!("chart: {}", path.display()),
+            Err(error) => {
+                eprintln!("error: {error}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
     for note in notes {
         println!("{note}");
     }
@@ -538,3 +551,47 @@ fn tasks(count: usize) -> Result<Measurement, String> {
     })
 }
 // ANCHOR_END: tasks
+
+/// The table as a chart: time and CPU per unit, and memory per unit, one
+/// bar per contestant, on log axes (they differ a hundredfold).
+fn chart(results: &[(Kind, Result<Measurement, String>)]) -> support::chart::Figure {
+    use support::chart::{Bars, Figure};
+    let mut time = Bars::new(
+        "Time per unit: spawn, wait once, join",
+        "µs per unit",
+        ["wall clock", "CPU"],
+    )
+    .log()
+    .unit(" µs");
+    let mut memory = Bars::new(
+        "Memory per unit alive",
+        "bytes per unit (RSS)",
+        ["peak RSS"],
+    )
+    .log()
+    .unit(" B");
+    for (kind, result) in results {
+        let m = result.as_ref().ok();
+        let micros = |d: Duration| d.as_secs_f64() * 1e6;
+        time = time.series(
+            kind.label(),
+            [
+                m.map(|m| micros(m.time_per_unit())),
+                m.map(|m| micros(m.cpu_per_unit())),
+            ],
+        );
+        memory = memory.series(kind.label(), [m.map(Measurement::bytes_per_unit)]);
+    }
+    let units: Vec<String> = results
+        .iter()
+        .filter_map(|(kind, r)| {
+            r.as_ref()
+                .ok()
+                .map(|m| format!("{} {}", m.units, kind.label()))
+        })
+        .collect();
+    Figure::new("One OS thread, one may coroutine, one tokio task: what each costs")
+        .bars(time)
+        .bars(memory)
+        .note(&units.join(", "))
+}

@@ -6,6 +6,7 @@
 //! just bench ftp --size 256MiB --rounds 1
 //! just bench ftp --no-pyftpdlib       # only the lesson's server
 //! just bench ftp --smoke              # a few seconds: does the bench work?
+//! just bench ftp --plot ftp.svg       # the table as a chart, too
 //! ```
 //!
 //! `--smoke` moves a 4 MiB file once and runs 5 clients of 64 KiB, with no
@@ -72,6 +73,9 @@ struct Args {
     /// round, 5 clients of 64 KiB, no verdict, pyftpdlib only if installed.
     #[arg(long)]
     smoke: bool,
+    /// Also draw throughput and peak memory as an SVG chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -278,6 +282,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
         })
         .collect();
     report(args, &all, ceiling);
+    if let Some(path) = &args.plot {
+        chart(args, &all, ceiling).write(path)?;
+        println!("chart: {}", path.display());
+    }
     Ok(())
 }
 
@@ -1078,4 +1086,42 @@ fn less(theirs: f64, ours: f64) -> String {
     } else {
         "n/a (too little to measure)".to_string()
     }
+}
+
+/// The table as a chart: each server's download and upload rate (with the
+/// sink's upload, the most curl can send), and its peak memory.
+fn chart(args: &Args, all: &[Results], ceiling: f64) -> support::chart::Figure {
+    use support::chart::{Bars, Figure};
+    const MB: f64 = 1e6;
+    const MIB: f64 = (1u64 << 20) as f64;
+    let mut speed = Bars::new(
+        &format!("{} file, one client (more is better)", human(args.size)),
+        "MB/s",
+        ["download", "upload"],
+    );
+    let mut memory = Bars::new(
+        "Server's peak memory (less is better)",
+        "peak RSS, MiB",
+        [
+            "during the large file".to_string(),
+            format!("{} clients at once", args.clients),
+        ],
+    );
+    for r in all {
+        let measured = r.note.is_none() && !r.rounds.is_empty();
+        let rate = |pick: fn(&Round) -> f64| measured.then(|| r.median(pick) / MB);
+        speed = speed.series(&r.name, [rate(|x| x.download), rate(|x| x.upload)]);
+        let mib = |peak: Option<u64>| peak.map(|bytes| bytes as f64 / MIB);
+        memory = memory.series(&r.name, [mib(r.peak_rss), mib(r.clients_rss)]);
+    }
+    speed = speed.series("sink (upload ceiling)", [None, Some(ceiling / MB)]);
+    Figure::new("FTP servers with curl as the client, on 127.0.0.1")
+        .bars(speed)
+        .bars(memory)
+        .note(&format!(
+            "median of {} round(s); {} clients x {}",
+            args.rounds,
+            args.clients,
+            human(args.client_size)
+        ))
 }

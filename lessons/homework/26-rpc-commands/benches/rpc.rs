@@ -25,7 +25,8 @@
 //! set for 10 agents: with `--agents 10` (the default) the bench says
 //! whether they were met; with other settings it prints the figures
 //! without a verdict. `--smoke` runs 2 agents × 5 tasks only to show that
-//! the bench works (no verdict).
+//! the bench works (no verdict). `--plot rpc.svg` also draws how the times
+//! from `run` to the last result are spread, as an SVG chart.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -62,6 +63,10 @@ struct Args {
     /// verdict
     #[arg(long)]
     smoke: bool,
+    /// Also draw the spread of run → last result times as an SVG chart
+    /// into FILE
+    #[arg(long, value_name = "FILE")]
+    plot: Option<std::path::PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -306,6 +311,12 @@ async fn bench(args: &Args) -> lesson_26_rpc_commands::Result<()> {
         (sequential.sent.len() + burst.sent.len()) * hosts.len()
     );
     let all_good = missing == 0 && wrong == 0 && duplicates == 0;
+    if let Some(path) = &args.plot {
+        chart(args, &sequential, &burst)
+            .write(path)
+            .map_err(anyhow::Error::from)?;
+        println!("chart: {}", path.display());
+    }
     println!(
         "{}",
         verdict(args, all_good, &sequential, sequential.sent.len())
@@ -469,4 +480,41 @@ impl Phase {
 
 fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// How the times from `run` to the last host's result are spread, in each
+/// phase: the share of tasks done within each time (sorted latencies,
+/// drawn as a cumulative curve), with the homework's p99 target marked.
+fn chart(args: &Args, sequential: &Phase, burst: &Phase) -> support::chart::Figure {
+    use support::chart::{Axis, Figure, Lines};
+    let curve = |phase: &Phase| {
+        let mut sorted = phase.latencies.clone();
+        sorted.sort();
+        let count = sorted.len() as f64;
+        sorted
+            .into_iter()
+            .enumerate()
+            .map(move |(rank, latency)| {
+                (
+                    latency.as_secs_f64() * 1e3,
+                    100.0 * (rank + 1) as f64 / count,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    Figure::new("Homework 26: from `run` to the last host's result")
+        .lines(
+            Lines::new(
+                "Share of tasks with every result stored, by time",
+                Axis::log("milliseconds from run (log)"),
+                Axis::linear("% of tasks").ticks([0.0, 25.0, 50.0, 75.0, 99.0]),
+            )
+            .series("one after another", curve(sequential))
+            .series("burst", curve(burst))
+            .mark(TARGET_P99.as_secs_f64() * 1e3, "p99 target, one at a time"),
+        )
+        .note(&format!(
+            "{} agents, {} tasks per phase",
+            args.agents, args.tasks
+        ))
 }

@@ -163,3 +163,47 @@ fn compare_prints_the_table_and_explains_the_select_wall() {
     );
     assert!(stdout.contains("edge-triggered"), "{stdout}");
 }
+
+#[test]
+fn compare_draws_its_table_as_a_chart_with_the_select_wall() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("waits.svg");
+    let output = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(["--sizes", "10,100,1100", "--budget-ms", "10", "--plot"])
+        .arg(&chart)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let svg = std::fs::read_to_string(&chart).expect("compare wrote its chart");
+    let doc = roxmltree::Document::parse(&svg).expect("the chart is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for wanted in [
+        "select(2)",
+        "poll(2)",
+        "epoll_wait(2)",
+        "idle sockets watched",
+    ] {
+        assert!(texts.contains(&wanted), "{wanted} not in {texts:?}");
+    }
+    assert!(
+        texts.iter().any(|t| t.starts_with("select's wall")),
+        "{texts:?}"
+    );
+    // One dot per measured point: select at 10 and 100 (refused at 1,100),
+    // poll and epoll at all three sizes.
+    let dots = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    assert_eq!(dots, 2 + 3 + 3, "{svg}");
+}

@@ -15,6 +15,7 @@
 //! just bench echo
 //! just bench echo --connections 50 --seconds 5 --rounds 5 --hold 0
 //! just bench echo --smoke     # a few seconds: does the arena still work?
+//! just bench echo --plot echo.svg   # the tables as a chart, too
 //! ```
 //!
 //! `--smoke` runs every server with 5 busy and 5 idle connections for a
@@ -69,6 +70,9 @@ struct Args {
     /// connections, 0.2 s, one round, 50 held, no goals judged.
     #[arg(long)]
     smoke: bool,
+    /// Also draw round trips/s and p99 per server as an SVG chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -255,9 +259,11 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut at_50 = Vec::new();
     let mut with_idle = Vec::new();
+    let mut drawn = Vec::new();
     for size in sizes {
         let table = measure_table(&entrants, size, &args)?;
         print_table(size, &entrants, &table);
+        drawn.push((size, figures(&table)));
         if size == (Connections { busy: 50, idle: 0 }) {
             at_50 = table;
         } else if size
@@ -277,6 +283,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         print_goals("at 50 busy + 950 idle", &entrants, &with_idle, |c| {
             c.goal_with_idle
         });
+    }
+
+    if let Some(path) = &args.plot {
+        chart(&drawn, &args).write(path)?;
+        println!("\nchart: {}", path.display());
     }
 
     if args.hold > 0 {
@@ -588,4 +599,48 @@ fn load_average() -> String {
 
 fn millis(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+/// Each contestant's round trips per second and p99 in milliseconds, in
+/// the order of [`CONTESTANTS`] (`None`: it did not run at that size).
+type Figures = Vec<Option<(f64, f64)>>;
+
+/// The figures of one table, for the chart.
+fn figures(table: &Table) -> Figures {
+    table
+        .iter()
+        .map(|outcome| {
+            let outcome = outcome.as_ref().ok()?;
+            Some((outcome.rate(), outcome.percentile(0.99).as_secs_f64() * 1e3))
+        })
+        .collect()
+}
+
+/// The tables as a chart: round trips per second and p99, one bar per
+/// server in each group of connections.
+fn chart(drawn: &[(Connections, Figures)], args: &Args) -> support::chart::Figure {
+    use support::chart::{Bars, Figure};
+    let groups: Vec<String> = drawn.iter().map(|(size, _)| size.to_string()).collect();
+    let mut rate = Bars::new(
+        "Round trips per second (more is better)",
+        "round trips/s",
+        groups.clone(),
+    );
+    let mut p99 = Bars::new(
+        "99th-percentile latency (less is better)",
+        "p99, ms",
+        groups,
+    );
+    for (index, contestant) in CONTESTANTS.iter().enumerate() {
+        let cell = |(_, row): &(Connections, Figures)| row.get(index).copied().flatten();
+        rate = rate.series(contestant.name, drawn.iter().map(|d| cell(d).map(|c| c.0)));
+        p99 = p99.series(contestant.name, drawn.iter().map(|d| cell(d).map(|c| c.1)));
+    }
+    Figure::new("The echo arena: one load generator, four servers")
+        .bars(rate)
+        .bars(p99)
+        .note(&format!(
+            "{:.1} s per run, median of {} round(s); n/a: select(2) stops below 1,024",
+            args.seconds, args.rounds
+        ))
 }

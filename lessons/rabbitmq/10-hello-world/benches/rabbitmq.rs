@@ -5,6 +5,7 @@
 //! ```text
 //! just bench rabbitmq                          # 3 rounds of 100,000 messages of 100 bytes
 //! just bench rabbitmq --messages 20000 --size 1000 --rounds 5 --queues 8
+//! just bench rabbitmq --plot rabbitmq.svg       # the median rounds as a chart, too
 //! ```
 //!
 //! Each side, in each round, on one connection:
@@ -94,6 +95,9 @@ struct Args {
     /// pika, or a venv under target/ made on first use).
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Also draw the median rounds as an SVG chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -235,6 +239,10 @@ fn run(mut args: Args) -> anyhow::Result<()> {
                 pika.consume_cpu / rust.consume_cpu,
             );
         }
+    }
+    if let Some(path) = &args.plot {
+        chart(&results, args).write(path)?;
+        println!("\nchart: {}", path.display());
     }
     let ratios: Vec<(usize, f64, f64)> = results
         .iter()
@@ -535,4 +543,56 @@ fn micros_per_message(time: Duration, count: u32) -> f64 {
 
 fn rate(count: u32, elapsed: Duration) -> f64 {
     f64::from(count) / elapsed.as_secs_f64()
+}
+
+/// The median rounds as a chart: publish and consume rates, and the
+/// client's processor time per message, Rust beside pika in each layout.
+/// pika's bars say "n/a" when it was skipped.
+fn chart(results: &[(usize, Rates, Option<Rates>)], args: &Args) -> support::chart::Figure {
+    use support::chart::{Bars, Figure};
+    let mut groups = Vec::new();
+    for &(queues, _, _) in results {
+        groups.push(format!("published, {}", short_layout(queues)));
+        groups.push(format!("consumed, {}", short_layout(queues)));
+    }
+    let mut speed = Bars::new(
+        "Messages per second (more is better)",
+        "messages/s",
+        groups.clone(),
+    );
+    let mut cpu = Bars::new(
+        "Client processor time per message (less is better)",
+        "µs per message",
+        groups,
+    )
+    .unit(" µs");
+    for (name, side) in [("Rust (lapin)", 0), ("pika (Python)", 1)] {
+        let pick = |&(_, rust, pika): &(usize, Rates, Option<Rates>)| {
+            if side == 0 { Some(rust) } else { pika }
+        };
+        speed = speed.series(
+            name,
+            results
+                .iter()
+                .flat_map(|r| [pick(r).map(|r| r.sent), pick(r).map(|r| r.consumed)]),
+        );
+        cpu = cpu.series(
+            name,
+            results.iter().flat_map(|r| {
+                [
+                    pick(r).map(|r| r.publish_cpu),
+                    pick(r).map(|r| r.consume_cpu),
+                ]
+            }),
+        );
+    }
+    Figure::new("RabbitMQ: the lesson's client (lapin) and the notes' pika")
+        .bars(speed)
+        .bars(cpu)
+        .note(&format!(
+            "{} messages of {} B, median round of {}",
+            thousands(f64::from(args.messages)),
+            args.size,
+            args.rounds
+        ))
 }

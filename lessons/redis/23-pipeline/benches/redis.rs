@@ -12,11 +12,14 @@
 //!   against `redis-benchmark -c 1 -P 16` (one client, 16 requests in
 //!   flight);
 //! - like for like, the lesson's code sending pipelines of 16 against the
-//!   same `-P 16`.
+//!   same `-P 16`;
+//! - the same like for like at every pipeline depth from 1 to 256
+//!   ([`DEPTHS`]): how the rate grows as the round trips are shared.
 //!
 //! `just bench redis --rounds 9 --requests 50000` for a longer run;
 //! `just bench redis --smoke` for a second's check that the bench works
-//! (a few hundred SETs, one round, no targets).
+//! (a few hundred SETs, one round, no targets). `--plot redis.svg` also draws
+//! the rates by depth, both sides on the same axes, as an SVG chart.
 //! The server is a fresh one on a free port, never the course's 6379.
 
 use std::process::Command;
@@ -47,12 +50,18 @@ struct Args {
     /// no targets
     #[arg(long)]
     smoke: bool,
+    /// Also draw the SET rate by pipeline depth as an SVG chart into FILE
+    #[arg(long, value_name = "FILE")]
+    plot: Option<std::path::PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// The pipeline depths of the sweep, ours and redis-benchmark's `-P`.
+const DEPTHS: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 /// One of the lesson's ways of sending SETs; returns SETs per second.
 type Measure<'a> = Box<dyn Fn(&mut redis::Connection) -> Result<f64> + 'a>;
@@ -125,39 +134,43 @@ fn run(args: &Args) -> Result<()> {
         },
     ];
 
-    let mut results = vec![Pairs::default(); comparisons.len()];
-    for round in 0..rounds {
-        eprint!("round {}/{rounds}...\r", round + 1);
-        for (comparison, pairs) in comparisons.iter().zip(&mut results) {
-            let anchor = || rps(&benchmark, server.port(), comparison);
-            // Alternate which side goes first, so that a drift in the
-            // machine's load favours neither.
-            let (ours, theirs) = if round % 2 == 0 {
-                let ours = (comparison.measure)(&mut con)?;
-                (ours, anchor()?)
-            } else {
-                let theirs = anchor()?;
-                ((comparison.measure)(&mut con)?, theirs)
-            };
-            pairs.push(ours, theirs);
-            keys.cleanup(&mut con)?;
-        }
-    }
-    eprintln!();
+    let mut results = measure(&comparisons, rounds, &benchmark, &server, &mut con, &keys)?;
+    print_table(&comparisons, &mut results, args.smoke);
 
-    println!(
-        "{:<28} {:>10}   {:<16} {:>10}   {:>6}   target",
-        "lesson 23", "SET/s", "redis-benchmark", "SET/s", "ratio"
-    );
-    for (comparison, pairs) in comparisons.iter().zip(&mut results) {
-        let (ours, theirs, ratio) = pairs.medians();
-        println!(
-            "{:<28} {ours:>10.0}   {:<16} {theirs:>10.0}   {ratio:>5.2}x   {}",
-            comparison.ours,
-            comparison.anchor,
-            if args.smoke { "-" } else { comparison.target }
-        );
+    // The sweep: SETs per measurement grow with the depth (a deeper
+    // pipeline is faster), up to the pipelined count.
+    let shared_keys = &keys;
+    let sweep: Vec<Comparison> = DEPTHS
+        .iter()
+        .map(|&depth| {
+            let requests = (n * depth).min(np.max(n));
+            Comparison {
+                ours: format!("pipelines of {depth}"),
+                measure: Box::new(move |con| {
+                    Ok(by_pipeline(con, shared_keys, requests, depth)?.rate())
+                }),
+                anchor: format!("-c 1 -P {depth}"),
+                anchor_args: vec!["-P".to_string(), depth.to_string()],
+                requests,
+                target: "",
+            }
+        })
+        .collect();
+    println!("\nBy pipeline depth, like for like:");
+    let mut by_depth = measure(&sweep, rounds, &benchmark, &server, &mut con, &keys)?;
+    print_table(&sweep, &mut by_depth, true);
+    if let Some(path) = &args.plot {
+        let medians: Vec<(f64, f64)> = by_depth
+            .iter_mut()
+            .map(|pairs| {
+                let (ours, theirs, _) = pairs.medians();
+                (ours, theirs)
+            })
+            .collect();
+        chart(&medians, rounds).write(path)?;
+        println!("\nchart: {}", path.display());
     }
+
     if args.smoke {
         println!("\nsmoke run: too few SETs to judge, no verdict");
         return Ok(());
@@ -167,6 +180,79 @@ fn run(args: &Args) -> Result<()> {
          absolute\nrates swing from run to run; the ratios much less."
     );
     Ok(())
+}
+
+/// The SET rate by pipeline depth, ours and redis-benchmark's, on log axes.
+fn chart(medians: &[(f64, f64)], rounds: usize) -> support::chart::Figure {
+    use support::chart::{Axis, Figure, Lines};
+    let depths = DEPTHS.map(|depth| depth as f64);
+    let points = |side: fn(&(f64, f64)) -> f64| -> Vec<(f64, f64)> {
+        depths
+            .iter()
+            .copied()
+            .zip(medians.iter().map(side))
+            .collect()
+    };
+    Figure::new("Redis SET rate on one connection, by pipeline depth")
+        .lines(
+            Lines::new(
+                "SETs in flight at once: 1 is one round trip per SET",
+                Axis::log("pipeline depth (redis-benchmark -P)").ticks(depths),
+                Axis::log("SET/s"),
+            )
+            .series("lesson 23", points(|m| m.0))
+            .series("redis-benchmark", points(|m| m.1)),
+        )
+        .note(&format!("medians of {rounds} round(s)"))
+}
+
+/// Measures every comparison `rounds` times, ours and the anchor back to
+/// back in each round.
+fn measure(
+    comparisons: &[Comparison],
+    rounds: usize,
+    benchmark: &str,
+    server: &RedisServer,
+    con: &mut redis::Connection,
+    keys: &KeySpace,
+) -> Result<Vec<Pairs>> {
+    let mut results = vec![Pairs::default(); comparisons.len()];
+    for round in 0..rounds {
+        eprint!("round {}/{rounds}...\r", round + 1);
+        for (comparison, pairs) in comparisons.iter().zip(&mut results) {
+            let anchor = || rps(benchmark, server.port(), comparison);
+            // Alternate which side goes first, so that a drift in the
+            // machine's load favours neither.
+            let (ours, theirs) = if round % 2 == 0 {
+                let ours = (comparison.measure)(con)?;
+                (ours, anchor()?)
+            } else {
+                let theirs = anchor()?;
+                ((comparison.measure)(con)?, theirs)
+            };
+            pairs.push(ours, theirs);
+            keys.cleanup(con)?;
+        }
+    }
+    eprintln!();
+    Ok(results)
+}
+
+/// One line per comparison: both medians and the median ratio.
+fn print_table(comparisons: &[Comparison], results: &mut [Pairs], smoke: bool) {
+    println!(
+        "{:<28} {:>10}   {:<16} {:>10}   {:>6}   target",
+        "lesson 23", "SET/s", "redis-benchmark", "SET/s", "ratio"
+    );
+    for (comparison, pairs) in comparisons.iter().zip(results) {
+        let (ours, theirs, ratio) = pairs.medians();
+        println!(
+            "{:<28} {ours:>10.0}   {:<16} {theirs:>10.0}   {ratio:>5.2}x   {}",
+            comparison.ours,
+            comparison.anchor,
+            if smoke { "-" } else { comparison.target }
+        );
+    }
 }
 
 /// The rates of one comparison, one pair per round.

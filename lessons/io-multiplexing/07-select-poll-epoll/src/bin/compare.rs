@@ -4,7 +4,11 @@
 //! ```text
 //! just run lesson-07 compare
 //! just run lesson-07 compare --sizes 10,1000,15000 --budget-ms 500
+//! just run lesson-07 compare --sizes 10,30,100,300,1000,3000,10000 --plot waits.svg
 //! ```
+//!
+//! `--plot FILE` also draws the table as a chart (log-log, select's wall at
+//! 1,024 marked).
 //!
 //! It raises its open-file limit as far as the largest size needs, and says
 //! so. Build it optimised (`cargo run --release -p lesson-07-select-poll-epoll`)
@@ -28,6 +32,9 @@ struct Args {
     /// How long to keep timing each call at each size, in milliseconds.
     #[arg(long, default_value_t = 200)]
     budget_ms: u64,
+    /// Also draw the table as an SVG chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +66,7 @@ fn run(args: Args) -> anyhow::Result<()> {
 
     let mut refusals = Vec::new();
     let mut setups = Vec::new();
+    let mut rows = Vec::new();
     for &size in &args.sizes {
         let fixture = Fixture::new(size).context("opening the sockets")?;
         print!("{:>13}", thousands(size as f64));
@@ -80,6 +88,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         if let Some((_, timing)) = timings.last() {
             setups.push((size, timing.setup));
         }
+        rows.push((size, timings));
+    }
+    if let Some(path) = &args.plot {
+        chart(&rows, args.budget_ms).write(path)?;
+        println!("chart: {}", path.display());
     }
 
     if cfg!(any(target_os = "linux", target_os = "android")) {
@@ -96,6 +109,39 @@ fn run(args: Args) -> anyhow::Result<()> {
     print_level_vs_edge()
 }
 // ANCHOR_END: run
+
+/// The table as a chart: the cost of one wait against the idle sockets
+/// watched, one line per system call, on log-log axes, with the line
+/// select(2) cannot cross.
+fn chart(rows: &[(usize, Vec<(Backend, Timing)>)], budget_ms: u64) -> support::chart::Figure {
+    use support::chart::{Axis, Figure, Lines};
+    let mut lines = Lines::new(
+        "One wait for the readable socket among N idle ones",
+        Axis::log("idle sockets watched"),
+        Axis::log("µs per wait (median)"),
+    );
+    for &backend in Backend::ALL {
+        let points = rows.iter().filter_map(|(size, timings)| {
+            let (_, timing) = timings.iter().find(|(b, _)| *b == backend)?;
+            Some((*size as f64, timing.per_wait.as_secs_f64() * 1e6))
+        });
+        lines = lines.series(backend.name(), points);
+    }
+    let build = if cfg!(debug_assertions) {
+        "unoptimised build"
+    } else {
+        "optimised build"
+    };
+    Figure::new("What one readiness wait costs: select, poll and epoll")
+        .lines(lines.mark(
+            lesson_07_select_poll_epoll::FD_SETSIZE as f64,
+            &format!(
+                "select's wall: FD_SETSIZE {}",
+                thousands(lesson_07_select_poll_epoll::FD_SETSIZE as f64)
+            ),
+        ))
+        .note(&format!("{budget_ms} ms of waits per point, {build}"))
+}
 
 /// How many times cheaper an epoll wait is than a poll wait.
 fn ratio(timings: &[(Backend, Timing)]) -> String {
