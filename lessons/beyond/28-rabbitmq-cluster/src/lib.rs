@@ -41,6 +41,7 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 
 pub mod chaos;
+pub mod ending;
 pub mod nodes;
 pub mod tour;
 

@@ -39,22 +39,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let finished = tokio::select! {
-        outcome = run(args) => Some(outcome),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    match finished {
-        Some(outcome) => support::exit(outcome),
-        None => {
-            // `run` has been dropped, and with it the cluster (nodes killed,
-            // folder removed) unless a helper thread held it: its nodes die
-            // with this process anyway (the test kit binds them to it), and
-            // the next run sweeps the folder. Exit now, not after that
-            // thread.
-            eprintln!("Ctrl-C: the nodes are stopped");
-            std::process::exit(130)
-        }
-    }
+    lesson_28_rabbitmq_cluster::ending::until_ctrl_c(run(args)).await
 }
 
 // ANCHOR: main
